@@ -1,0 +1,43 @@
+# Agora: the two commands a new user needs are `make demo` and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint install serve migrate clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: install
+	mkdir -p var
+	DJANGO_DEBUG=1 $(PY) manage.py migrate --no-input -v0
+
+# Install, migrate, load the demo data, then serve the site and run the clock together.
+demo: migrate
+	DJANGO_DEBUG=1 $(PY) manage.py demo_load
+	DJANGO_DEBUG=1 HOST=$(HOST) PORT=$(PORT) PY=$(PY) ./bin/serve
+
+serve: migrate
+	DJANGO_DEBUG=1 HOST=$(HOST) PORT=$(PORT) PY=$(PY) ./bin/serve
+
+# The whole suite. With DATABASE_URL set it runs against that PostgreSQL server.
+test: install
+	mkdir -p var
+	DJANGO_DEBUG=1 $(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	DJANGO_DEBUG=1 $(VENV)/bin/mypy
+	DJANGO_DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
+
+clean:
+	rm -rf var/test-agora.sqlite3* .pytest_cache .mypy_cache .ruff_cache

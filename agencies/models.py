@@ -1,0 +1,1 @@
+"""Agencies: admission, certificates, credit and red/black lists (next issue)."""

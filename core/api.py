@@ -1,0 +1,61 @@
+"""Audit trail API for supervisors and operators: read the entries, verify the chain."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.audit import audit_verify
+from core.models import AuditEntry
+from core.pagination import NewestFirstCursorPagination
+from core.permissions import Action, HasAction
+
+
+class AuditEntryOutput(serializers.ModelSerializer[AuditEntry]):
+    class Meta:
+        model = AuditEntry
+        fields = (
+            "seq",
+            "created",
+            "actor_label",
+            "action",
+            "object_type",
+            "object_id",
+            "before",
+            "after",
+            "prev_hash",
+            "hash",
+        )
+
+
+class AuditPagination(NewestFirstCursorPagination):
+    ordering = ("-seq",)
+
+
+class AuditList(generics.ListAPIView[AuditEntry]):
+    """The audit trail, newest first; filter with ?object_type=market.tender&object_id=12&action=…"""
+
+    permission_classes = [HasAction.for_(Action.AUDIT_READ)]
+    serializer_class = AuditEntryOutput
+    pagination_class = AuditPagination
+    filterset_fields = ("object_type", "object_id", "action")
+
+    def get_queryset(self) -> Any:
+        return AuditEntry.objects.all()
+
+
+class AuditVerify(APIView):
+    permission_classes = [HasAction.for_(Action.AUDIT_READ)]
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request) -> Response:
+        result = audit_verify()
+        return Response(
+            {"ok": result.ok, "checked": result.checked, "broken_seq": result.broken_seq, "reason": result.reason}
+        )

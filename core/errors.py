@@ -1,0 +1,89 @@
+"""One error type for the whole platform and the API handler that renders it.
+
+Every refusal a user can meet is an :class:`ApplicationError` with a machine-readable ``code``
+and a human message in English and Chinese. The API renders every error, ours and DRF's, as
+``{"code": ..., "detail": ..., "detail_zh": ...}`` (validation errors add ``"fields"``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404
+from rest_framework import exceptions as drf_exceptions
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+class ApplicationError(Exception):
+    """A refused request. ``status`` is the HTTP status the API answers with (4xx)."""
+
+    def __init__(
+        self, code: str, detail: str, detail_zh: str = "", *, status: int = 400, fields: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+        self.detail_zh = detail_zh or detail
+        self.status = status
+        self.fields = fields
+
+    def as_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": self.code, "detail": self.detail, "detail_zh": self.detail_zh}
+        if self.fields:
+            body["fields"] = self.fields
+        return body
+
+
+class Forbidden(ApplicationError):
+    def __init__(
+        self, detail: str = "You may not do this.", detail_zh: str = "无权执行此操作。", code: str = "forbidden"
+    ) -> None:
+        super().__init__(code, detail, detail_zh, status=403)
+
+
+class NotFound(ApplicationError):
+    def __init__(self, detail: str = "Not found.", detail_zh: str = "未找到。") -> None:
+        super().__init__("not_found", detail, detail_zh, status=404)
+
+
+_DRF_CODES: dict[type[Exception], tuple[str, str]] = {
+    drf_exceptions.NotAuthenticated: ("not_authenticated", "需要登录。"),
+    drf_exceptions.AuthenticationFailed: ("authentication_failed", "身份认证失败。"),
+    drf_exceptions.PermissionDenied: ("forbidden", "无权执行此操作。"),
+    drf_exceptions.NotFound: ("not_found", "未找到。"),
+    drf_exceptions.MethodNotAllowed: ("method_not_allowed", "不支持该请求方法。"),
+    drf_exceptions.UnsupportedMediaType: ("unsupported_media_type", "不支持的内容类型。"),
+    drf_exceptions.ParseError: ("malformed_request", "请求格式错误。"),
+    drf_exceptions.Throttled: ("throttled", "请求过于频繁。"),
+    drf_exceptions.NotAcceptable: ("not_acceptable", "无法提供所请求的格式。"),
+}
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF exception handler: every error leaves the API in the one shape."""
+    if isinstance(exc, ApplicationError):
+        return Response(exc.as_dict(), status=exc.status)
+    if isinstance(exc, Http404):
+        exc = drf_exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = drf_exceptions.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, drf_exceptions.ValidationError):
+        response.data = {
+            "code": "invalid",
+            "detail": "The request has invalid fields.",
+            "detail_zh": "请求字段无效。",
+            "fields": exc.detail,
+        }
+        return response
+    code, zh = next(
+        ((c, z) for kind, (c, z) in _DRF_CODES.items() if isinstance(exc, kind)),
+        (getattr(exc, "default_code", "error"), "请求被拒绝。"),
+    )
+    detail = getattr(exc, "detail", str(exc))
+    response.data = {"code": code, "detail": str(detail), "detail_zh": zh}
+    return response

@@ -1,0 +1,170 @@
+from rest_framework import serializers
+
+from core import clock
+from market.choices import Category, Method, ObjectionKind, TenderStatus
+from market.models import Notice, Objection, RuleProfile, Tender, TenderAttachment
+
+
+class TenderInput(serializers.Serializer):
+    title = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    method = serializers.ChoiceField(choices=Method.choices)
+    category = serializers.ChoiceField(choices=Category.choices)
+    region = serializers.CharField(max_length=6)
+    budget = serializers.DecimalField(max_digits=16, decimal_places=2)
+    bid_deadline = serializers.DateTimeField()
+    min_bids = serializers.IntegerField(required=False, min_value=1, allow_null=True)
+    bond_amount = serializers.DecimalField(max_digits=14, decimal_places=2, required=False, default=0)
+    qualification_requirements = serializers.CharField(required=False, allow_blank=True, default="")
+    direct_reason = serializers.CharField(required=False, allow_blank=True, default="")
+    profile = serializers.SlugField(required=False, help_text="Rule profile name; the site default if absent.")
+
+
+class AttachmentOutput(serializers.ModelSerializer):
+    class Meta:
+        model = TenderAttachment
+        fields = ("id", "name", "sha256", "size", "content_type", "uploaded_at")
+
+
+class TenderOutput(serializers.ModelSerializer):
+    purchaser = serializers.CharField(source="purchaser.name")
+    profile = serializers.CharField(source="profile.name")
+    accepting_bids = serializers.SerializerMethodField()
+    attachments = AttachmentOutput(many=True, read_only=True)
+
+    class Meta:
+        model = Tender
+        fields = (
+            "id",
+            "reference",
+            "title",
+            "description",
+            "purchaser",
+            "profile",
+            "method",
+            "category",
+            "region",
+            "budget",
+            "bid_deadline",
+            "min_bids",
+            "bond_amount",
+            "qualification_requirements",
+            "direct_reason",
+            "status",
+            "accepting_bids",
+            "return_reason",
+            "cancel_reason",
+            "fail_reason",
+            "suspended_from",
+            "published_at",
+            "opening_ends_at",
+            "publicity_ends_at",
+            "awarded_at",
+            "contract_due_at",
+            "contracted_at",
+            "contract_late",
+            "closed_at",
+            "attachments",
+        )
+
+    def get_accepting_bids(self, tender: Tender) -> bool:
+        # Decided by the clock at the moment of reading, not by the stored state alone.
+        return bool(tender.status == TenderStatus.PUBLISHED and clock.now() < tender.bid_deadline)
+
+
+class TenderListOutput(serializers.ModelSerializer):
+    purchaser = serializers.CharField(source="purchaser.name")
+
+    class Meta:
+        model = Tender
+        fields = (
+            "id",
+            "reference",
+            "title",
+            "purchaser",
+            "method",
+            "category",
+            "region",
+            "budget",
+            "bid_deadline",
+            "status",
+            "published_at",
+        )
+
+
+class ReasonInput(serializers.Serializer):
+    reason = serializers.CharField()
+
+
+class AmendInput(serializers.Serializer):
+    title = serializers.CharField(max_length=300)
+    body = serializers.CharField()
+    new_deadline = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class ResumeInput(serializers.Serializer):
+    ruling = serializers.CharField()
+    new_deadline = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class ResultInput(serializers.Serializer):
+    summary = serializers.CharField()
+    ranking = serializers.ListField(child=serializers.IntegerField(), allow_empty=False)
+
+
+class ContractInput(serializers.Serializer):
+    contract_reference = serializers.CharField(max_length=100)
+
+
+class EmptyInput(serializers.Serializer):
+    pass
+
+
+class AttachmentInput(serializers.Serializer):
+    file = serializers.FileField()
+    name = serializers.CharField(required=False, max_length=200)
+
+
+class NoticeOutput(serializers.ModelSerializer):
+    tender_reference = serializers.CharField(source="tender.reference")
+
+    class Meta:
+        model = Notice
+        fields = ("id", "tender", "tender_reference", "kind", "title", "body", "data", "published_at", "content_hash")
+
+
+class ObjectionInput(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=ObjectionKind.choices)
+    text = serializers.CharField()
+
+
+class ObjectionAnswerInput(serializers.Serializer):
+    answer = serializers.CharField()
+    upheld = serializers.BooleanField()
+    new_deadline = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class ObjectionOutput(serializers.ModelSerializer):
+    organisation = serializers.CharField(source="organisation.name")
+
+    class Meta:
+        model = Objection
+        fields = (
+            "id",
+            "tender",
+            "kind",
+            "organisation",
+            "text",
+            "raised_at",
+            "reply_due_at",
+            "status",
+            "answer",
+            "upheld",
+            "answered_at",
+        )
+
+
+class RuleProfileOutput(serializers.ModelSerializer):
+    class Meta:
+        model = RuleProfile
+        exclude = ("id",)

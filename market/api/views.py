@@ -1,0 +1,235 @@
+"""Thin API views: check the role, validate input, call one service, render the result."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, serializers
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.errors import NotFound
+from core.permissions import MATRIX, Action, HasAction, can
+from market import selectors
+from market.api import serializers as s
+from market.api.filters import NoticeFilter, TenderFilter
+from market.models import Notice, RuleProfile
+from market.services import attachments, objections, tenders
+
+
+class TenderListCreate(generics.ListAPIView):
+    """Tenders the caller may see (the public sees published ones). POST: a purchaser creates a draft."""
+
+    serializer_class = s.TenderListOutput
+    filterset_class = TenderFilter
+
+    def get_permissions(self) -> list[Any]:
+        if self.request.method == "POST":
+            return [HasAction.for_(Action.TENDER_CREATE)()]
+        return [AllowAny()]
+
+    def get_queryset(self) -> Any:
+        return selectors.tender_list(user=self.request.user)
+
+    @extend_schema(request=s.TenderInput, responses={201: s.TenderOutput})
+    def post(self, request: Request) -> Response:
+        data = _valid(s.TenderInput, request.data)
+        profile = data.pop("profile", None)
+        tender = tenders.tender_create(actor=request.user, data=data, profile_name=profile)
+        return Response(s.TenderOutput(tender).data, status=201)
+
+
+class TenderDetail(APIView):
+    def get_permissions(self) -> list[Any]:
+        if self.request.method == "PATCH":
+            return [HasAction.for_(Action.TENDER_EDIT)()]
+        return [AllowAny()]
+
+    @extend_schema(responses=s.TenderOutput)
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(s.TenderOutput(selectors.tender_get(user=request.user, tender_id=pk)).data)
+
+    @extend_schema(request=s.TenderInput, responses=s.TenderOutput)
+    def patch(self, request: Request, pk: int) -> Response:
+        data = _valid(s.TenderInput, request.data, partial=True)
+        data.pop("profile", None)
+        tender = tenders.tender_update_draft(actor=request.user, tender_id=pk, data=data)
+        return Response(s.TenderOutput(tender).data)
+
+
+def _valid(serializer_class: type[serializers.Serializer], data: Any, partial: bool = False) -> dict[str, Any]:
+    serializer = serializer_class(data=data, partial=partial)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+class TenderActionView(APIView):
+    """POST /api/tenders/{id}/<action>/: one service call."""
+
+    action: ClassVar[Action]
+    input_class: ClassVar[type[serializers.Serializer]] = s.EmptyInput
+    service: ClassVar[Callable[..., Any]]
+
+    def get_permissions(self) -> list[Any]:
+        return [HasAction.for_(self.action)()]
+
+    def run(self, request: Request, pk: int) -> Response:
+        data = _valid(self.input_class, request.data)
+        tender = type(self).service(actor=request.user, tender_id=pk, **data)
+        return Response(s.TenderOutput(tender).data)
+
+
+def _action_view(
+    name: str, action: Action, service: Callable[..., Any], input_class: type[serializers.Serializer] = s.EmptyInput
+) -> type[TenderActionView]:
+    @extend_schema(
+        request=input_class, responses=s.TenderOutput, operation_id=f"tender_{name}", description=service.__doc__ or ""
+    )
+    def post(self: TenderActionView, request: Request, pk: int) -> Response:
+        return self.run(request, pk)
+
+    return type(
+        name,
+        (TenderActionView,),
+        {"action": action, "service": staticmethod(service), "input_class": input_class, "post": post},
+    )
+
+
+TenderSubmit = _action_view("submit", Action.TENDER_SUBMIT, tenders.tender_submit)
+TenderApprove = _action_view("approve", Action.TENDER_APPROVE, tenders.tender_approve)
+TenderReturn = _action_view("return", Action.TENDER_RETURN, tenders.tender_return, s.ReasonInput)
+TenderCancel = _action_view("cancel", Action.TENDER_CANCEL, tenders.tender_cancel, s.ReasonInput)
+TenderAmend = _action_view("amend", Action.TENDER_AMEND, tenders.tender_amend, s.AmendInput)
+TenderSuspend = _action_view("suspend", Action.TENDER_SUSPEND, tenders.tender_suspend, s.ReasonInput)
+TenderResume = _action_view("resume", Action.TENDER_RESUME, tenders.tender_resume, s.ResumeInput)
+TenderRecordResult = _action_view(
+    "record_result", Action.TENDER_RECORD_RESULT, tenders.tender_record_result, s.ResultInput
+)
+TenderFailEvaluation = _action_view(
+    "fail_evaluation", Action.TENDER_RECORD_RESULT, tenders.tender_fail_evaluation, s.ReasonInput
+)
+TenderRecordContract = _action_view(
+    "record_contract", Action.TENDER_RECORD_CONTRACT, tenders.tender_record_contract, s.ContractInput
+)
+TenderComplete = _action_view("complete", Action.TENDER_COMPLETE, tenders.tender_complete)
+
+
+class TenderAttachments(APIView):
+    parser_classes = [MultiPartParser, FormParser]
+    permission_classes = [HasAction.for_(Action.TENDER_EDIT)]
+
+    @extend_schema(request=s.AttachmentInput, responses={201: s.AttachmentOutput})
+    def post(self, request: Request, pk: int) -> Response:
+        data = _valid(s.AttachmentInput, request.data)
+        upload = data["file"]
+        attachment = attachments.attachment_add(
+            actor=request.user,
+            tender_id=pk,
+            name=data.get("name") or upload.name,
+            stream=upload,
+            content_type=upload.content_type or "",
+        )
+        return Response(s.AttachmentOutput(attachment).data, status=201)
+
+
+class TenderAttachmentDownload(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    def get(self, request: Request, pk: int, attachment_id: int) -> FileResponse:
+        tender = selectors.tender_get(user=request.user, tender_id=pk)
+        attachment = tender.attachments.filter(pk=attachment_id).first()
+        if attachment is None:
+            raise NotFound("No such attachment.", "附件不存在。")
+        return FileResponse(attachment.file.open("rb"), as_attachment=True, filename=attachment.name)
+
+
+class TenderNotices(generics.ListAPIView):
+    permission_classes = [AllowAny]
+    serializer_class = s.NoticeOutput
+    queryset = Notice.objects.none()  # for the schema; the real one comes from get_queryset
+
+    def get_queryset(self) -> Any:
+        if getattr(self, "swagger_fake_view", False):
+            return self.queryset
+        tender = selectors.tender_get(user=self.request.user, tender_id=self.kwargs["pk"])
+        return selectors.notice_list(tender_id=tender.pk)
+
+
+class NoticeList(generics.ListAPIView):
+    """Every published notice, newest first. Public."""
+
+    permission_classes = [AllowAny]
+    serializer_class = s.NoticeOutput
+    filterset_class = NoticeFilter
+
+    def get_queryset(self) -> Any:
+        return selectors.notice_list()
+
+
+class NoticeDetail(generics.RetrieveAPIView):
+    permission_classes = [AllowAny]
+    serializer_class = s.NoticeOutput
+
+    def get_queryset(self) -> Any:
+        return selectors.notice_list()
+
+
+class TenderObjections(APIView):
+    def get_permissions(self) -> list[Any]:
+        if self.request.method == "POST":
+            return [HasAction.for_(Action.OBJECTION_RAISE)()]
+        return [IsAuthenticated()]
+
+    @extend_schema(responses=s.ObjectionOutput(many=True))
+    def get(self, request: Request, pk: int) -> Response:
+        tender = selectors.tender_get(user=request.user, tender_id=pk)
+        return Response(s.ObjectionOutput(selectors.objection_list(user=request.user, tender=tender), many=True).data)
+
+    @extend_schema(request=s.ObjectionInput, responses={201: s.ObjectionOutput})
+    def post(self, request: Request, pk: int) -> Response:
+        data = _valid(s.ObjectionInput, request.data)
+        objection = objections.objection_raise(actor=request.user, tender_id=pk, **data)
+        return Response(s.ObjectionOutput(objection).data, status=201)
+
+
+class ObjectionAnswer(APIView):
+    permission_classes = [HasAction.for_(Action.OBJECTION_ANSWER)]
+
+    @extend_schema(request=s.ObjectionAnswerInput, responses=s.ObjectionOutput)
+    def post(self, request: Request, pk: int) -> Response:
+        data = _valid(s.ObjectionAnswerInput, request.data)
+        objection = objections.objection_answer(actor=request.user, objection_id=pk, **data)
+        return Response(s.ObjectionOutput(objection).data)
+
+
+class RuleProfileList(generics.ListAPIView):
+    """The jurisdiction rule profiles in force (public: the rules are public)."""
+
+    permission_classes = [AllowAny]
+    serializer_class = s.RuleProfileOutput
+    pagination_class = None
+    queryset = RuleProfile.objects.order_by("name")
+
+
+class Me(APIView):
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request) -> Response:
+        """Who am I: role, organisation and the actions my role may take."""
+        user = request.user
+        org = user.organisation
+        return Response(
+            {
+                "username": user.username,
+                "role": user.role,
+                "organisation": {"id": org.pk, "name": org.name, "kind": org.kind} if org else None,
+                "actions": sorted(a.value for a in MATRIX if can(user, a)),
+            }
+        )

@@ -1,0 +1,515 @@
+"""The tender lifecycle as actors drive it: create, edit, submit, review, amend, suspend, resume,
+result, contract, completion and cancellation."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from core import clock
+from core.audit import audit_record
+from core.errors import ApplicationError
+from core.permissions import Action, require
+from market import rules
+from market.choices import FINAL_STATUSES, NoticeKind, TenderStatus
+from market.locks import lock_tender
+from market.models import RuleProfile, Tender, User
+from market.rules import format_local as _fmt
+from market.services.notices import notice_publish
+from market.services.transitions import apply_transition, tender_catch_up, tender_snapshot
+
+# Fields a purchaser sets on a draft.
+EDITABLE_FIELDS = (
+    "title",
+    "description",
+    "method",
+    "category",
+    "region",
+    "budget",
+    "bid_deadline",
+    "min_bids",
+    "bond_amount",
+    "qualification_requirements",
+    "direct_reason",
+)
+
+
+def _require_reason(reason: str, what_en: str, what_zh: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError("reason_required", f"{what_en} needs a reason.", f"{what_zh}须说明理由。")
+    return reason
+
+
+def _require_own(actor: User, tender: Tender) -> None:
+    if actor.organisation_id != tender.purchaser_id:
+        # Someone else's tender: as far as this user is concerned it does not exist.
+        raise ApplicationError("not_found", "No such tender.", "招标项目不存在。", status=404)
+
+
+def _validate(tender: Tender) -> None:
+    try:
+        tender.full_clean(exclude=["reference", "status", "created_by", "purchaser", "profile"])
+    except ValidationError as exc:
+        raise ApplicationError(
+            "invalid", "The tender has invalid fields.", "项目信息有误。", fields=exc.message_dict
+        ) from None
+    floor = rules.min_bids_for(tender.profile, tender.method)
+    if tender.min_bids < floor:
+        raise ApplicationError(
+            "min_bids_too_low",
+            f"At least {floor} bids are required for this method.",
+            f"该方式至少需要 {floor} 份投标。",
+            fields={"min_bids": [f">= {floor}"]},
+        )
+
+
+def _profile(name: str | None) -> RuleProfile:
+    name = name or settings.AGORA_DEFAULT_PROFILE
+    try:
+        return RuleProfile.objects.get(name=name)
+    except RuleProfile.DoesNotExist:
+        raise ApplicationError(
+            "unknown_profile", f"No rule profile named '{name}'.", f"不存在名为“{name}”的规则配置。"
+        ) from None
+
+
+def tender_create(*, actor: User, data: dict[str, Any], profile_name: str | None = None) -> Tender:
+    """A purchaser creates a draft tender for its own organisation."""
+    require(actor, Action.TENDER_CREATE)
+    profile = _profile(profile_name)
+    fields = {k: v for k, v in data.items() if k in EDITABLE_FIELDS}
+    if fields.get("min_bids") is None:
+        fields["min_bids"] = rules.min_bids_for(profile, fields.get("method", ""))
+    with transaction.atomic():
+        tender = Tender(
+            purchaser=actor.organisation,
+            created_by=actor,
+            profile=profile,
+            reference=f"TMP-{clock.now().timestamp()}",
+            **fields,
+        )
+        _validate(tender)
+        tender.save()
+        tender.reference = f"ZB{clock.now().astimezone(rules.LOCAL_TZ):%Y}{tender.pk:06d}"
+        tender.save(update_fields=["reference"])
+        audit_record(actor=actor, action="tender.create", obj=tender, after=tender_snapshot(tender))
+    return tender
+
+
+def tender_update_draft(*, actor: User, tender_id: int, data: dict[str, Any]) -> Tender:
+    """A purchaser edits its own draft (only drafts can be edited; published facts never change)."""
+    require(actor, Action.TENDER_EDIT)
+    with transaction.atomic():
+        tender = lock_tender(tender_id)
+        _require_own(actor, tender)
+        if tender.status != TenderStatus.DRAFT:
+            raise ApplicationError(
+                "not_a_draft",
+                "Only a draft can be edited; publish an amendment instead.",
+                "只有草稿可以修改；已发布项目请发布变更公告。",
+                status=409,
+            )
+        before = tender_snapshot(tender)
+        for key, value in data.items():
+            if key in EDITABLE_FIELDS:
+                setattr(tender, key, value)
+        _validate(tender)
+        tender.save()
+        audit_record(actor=actor, action="tender.edit", obj=tender, before=before, after=tender_snapshot(tender))
+    return tender
+
+
+def tender_submit(*, actor: User, tender_id: int) -> Tender:
+    """Draft → pending review. The publication rules are checked now too, so problems show early."""
+    require(actor, Action.TENDER_SUBMIT)
+    with transaction.atomic():
+        tender = lock_tender(tender_id)
+        _require_own(actor, tender)
+        before = tender_snapshot(tender)
+        apply_transition(tender, tender.submit)
+        tender.submitted_at = clock.now()
+        tender.return_reason = ""
+        tender.save()
+        audit_record(actor=actor, action="tender.submit", obj=tender, before=before, after=tender_snapshot(tender))
+    return tender
+
+
+def tender_return(*, actor: User, tender_id: int, reason: str) -> Tender:
+    """An operator returns a submitted tender to its purchaser with the reason."""
+    require(actor, Action.TENDER_RETURN)
+    reason = _require_reason(reason, "Returning a tender", "退回项目")
+    with transaction.atomic():
+        tender = lock_tender(tender_id)
+        before = tender_snapshot(tender)
+        apply_transition(tender, tender.return_to_draft)
+        tender.return_reason = reason
+        tender.save()
+        audit_record(
+            actor=actor,
+            action="tender.return",
+            obj=tender,
+            before=before,
+            after=tender_snapshot(tender) | {"reason": reason},
+        )
+    return tender
+
+
+def tender_approve(*, actor: User, tender_id: int) -> Tender:
+    """An operator approves: the tender is published with its notice. The deadline rule is checked
+    against the publication time, now."""
+    require(actor, Action.TENDER_APPROVE)
+    with transaction.atomic():
+        tender = lock_tender(tender_id)
+        before = tender_snapshot(tender)
+        apply_transition(tender, tender.approve)
+        tender.published_at = clock.now()
+        tender.save()
+        audit_record(actor=actor, action="tender.approve", obj=tender, before=before, after=tender_snapshot(tender))
+        notice_publish(
+            tender=tender,
+            kind=NoticeKind.TENDER,
+            title=f"{tender.title} 招标公告",
+            actor=actor,
+            body=(
+                f"项目编号：{tender.reference}\n采购人：{tender.purchaser.name}\n"
+                f"选取方式：{tender.get_method_display()}\n服务类别：{tender.get_category_display()}\n"
+                f"预算金额：{tender.budget} 元\n投标保证金：{tender.bond_amount} 元\n"
+                f"投标截止及开标时间：{_fmt(tender.bid_deadline)}\n"
+                f"资格要求：{tender.qualification_requirements or '无'}\n\n{tender.description}"
+            ),
+            data={
+                "reference": tender.reference,
+                "bid_deadline": tender.bid_deadline.isoformat(),
+                "budget": str(tender.budget),
+                "method": tender.method,
+                "category": tender.category,
+                "region": tender.region,
+                "min_bids": tender.min_bids,
+            },
+        )
+    return tender
+
+
+def tender_amend(*, actor: User, tender_id: int, title: str, body: str, new_deadline: datetime | None = None) -> Tender:
+    """A purchaser publishes an amendment or clarification (变更/澄清公告).
+
+    An amendment later than the cut-off before the deadline (15 days by law) moves the deadline
+    so that the full cut-off remains (招标投标法 §23). The deadline never moves earlier.
+    """
+    require(actor, Action.TENDER_AMEND)
+    if not (title or "").strip() or not (body or "").strip():
+        raise ApplicationError(
+            "invalid",
+            "An amendment needs a title and a body.",
+            "变更公告须有标题和正文。",
+            fields={"title": ["required"], "body": ["required"]},
+        )
+    with transaction.atomic():
+        tender = lock_tender(tender_id)
+        _require_own(actor, tender)
+        tender_catch_up(tender)
+        if tender.status != TenderStatus.PUBLISHED:
+            raise ApplicationError(
+                "invalid_state",
+                "Only a tender open for bids can be amended.",
+                "只有投标期内的项目可以变更。",
+                status=409,
+            )
+        now = clock.now()
+        before = tender_snapshot(tender)
+        old_deadline = tender.bid_deadline
+        deadline = old_deadline
+        if new_deadline is not None:
+            if new_deadline < old_deadline:
+                raise ApplicationError(
+                    "deadline_earlier", "An amendment cannot bring the deadline forward.", "变更不得提前投标截止时间。"
+                )
+            deadline = new_deadline
+        earliest = now + tender.profile.amendment_cutoff
+        moved_by_rule = deadline < earliest
+        if moved_by_rule:
+            deadline = earliest
+        tender.bid_deadline = deadline
+        tender.save()
+        audit_record(actor=actor, action="tender.amend", obj=tender, before=before, after=tender_snapshot(tender))
+        extra = ""
+        if deadline != old_deadline:
+            extra = f"\n投标截止及开标时间由 {_fmt(old_deadline)} 变更为 {_fmt(deadline)}。"
+            if moved_by_rule:
+                extra += "（变更距截止时间不足法定期限，截止时间相应顺延。）"
+        notice_publish(
+            tender=tender,
+            kind=NoticeKind.AMENDMENT,
+            title=title,
+            body=body + extra,
+            actor=actor,
+            data={
+                "old_deadline": old_deadline.isoformat(),
+                "new_deadline": deadline.isoformat(),
+                "moved_by_rule": moved_by_rule,
+            },
+        )
+    return tender
+
+
+def suspend_locked(tender: Tender, *, actor: User, cause: str, kind: str) -> None:
+    """Suspend a tender the caller has locked (objection or complaint accepted), with its notice."""
+    before = tender_snapshot(tender)
+    from_state = tender.status
+    apply_transition(tender, tender.suspend)
+    tender.suspended_from = from_state
+    tender.suspended_at = clock.now()
+    tender.suspension_cause = kind
+    tender.save()
+    audit_record(
+        actor=actor,
+        action="tender.suspend",
+        obj=tender,
+        before=before,
+        after=tender_snapshot(tender) | {"cause": cause},
+    )
+    notice_publish(
+        tender=tender,
+        kind=NoticeKind.SUSPENSION,
+        title=f"{tender.title} 暂停公告",
+        actor=actor,
+        body=f"因{cause}，本项目自 {_fmt(tender.suspended_at)} 起暂停。\nThe procedure is suspended: {cause}.",
+        data={"from": from_state, "cause": cause},
+    )
+
+
+def resume_locked(
+    tender: Tender, *, actor: User, ruling: str, to: str | None = None, new_deadline: datetime | None = None
+) -> None:
+    """Resume a suspended tender the caller has locked.
+
+    Every deadline still ahead when the suspension began moves later by the time spent suspended,
+    unless the ruling sets a new bid deadline; the resumption notice lists the dates.
+    """
+    assert tender.suspended_at is not None
+    now = clock.now()
+    before = tender_snapshot(tender)
+    target = to or tender.suspended_from
+    paused = now - tender.suspended_at
+    moved: dict[str, str] = {}
+    for field in Tender.SHIFTABLE_DEADLINES:
+        value = getattr(tender, field)
+        if value is not None and value > tender.suspended_at:
+            setattr(tender, field, value + paused)
+            moved[field] = (value + paused).isoformat()
+    if new_deadline is not None:
+        if target != TenderStatus.PUBLISHED:
+            raise ApplicationError(
+                "invalid",
+                "A new bid deadline only applies while bids are open.",
+                "只有投标期内可以重新确定投标截止时间。",
+            )
+        if new_deadline <= now:
+            raise ApplicationError(
+                "deadline_in_past", "The new deadline must be in the future.", "新的截止时间必须晚于当前时间。"
+            )
+        tender.bid_deadline = new_deadline
+        moved["bid_deadline"] = new_deadline.isoformat()
+    apply_transition(tender, tender.resume, target)
+    tender.suspended_from = ""
+    tender.suspended_at = None
+    tender.suspension_cause = ""
+    tender.save()
+    audit_record(
+        actor=actor,
+        action="tender.resume",
+        obj=tender,
+        before=before,
+        after=tender_snapshot(tender) | {"ruling": ruling, "paused_seconds": paused.total_seconds()},
+    )
+    dates = "".join(f"\n{field}: {_fmt(datetime.fromisoformat(v))}" for field, v in moved.items())
+    notice_publish(
+        tender=tender,
+        kind=NoticeKind.RESUMPTION,
+        title=f"{tender.title} 恢复公告",
+        actor=actor,
+        body=f"{ruling}\n本项目恢复进行，暂停期间 {paused} 顺延，新的时间如下：{dates or '（无变化）'}",
+        data={"to": target, "moved": moved, "paused_seconds": paused.total_seconds()},
+    )
+
+
+def tender_suspend(*, actor: User, tender_id: int, reason: str) -> Tender:
+    """A supervisor accepts a complaint (投诉) and suspends the procedure."""
+    require(actor, Action.TENDER_SUSPEND)
+    reason = _require_reason(reason, "Suspending a tender", "暂停项目")
+    with transaction.atomic():
+        tender = lock_tender(tender_id)
+        tender_catch_up(tender)
+        suspend_locked(tender, actor=actor, cause=reason, kind="complaint")
+    return tender
+
+
+def tender_resume(*, actor: User, tender_id: int, ruling: str, new_deadline: datetime | None = None) -> Tender:
+    """A supervisor rules and the procedure resumes where it left off."""
+    require(actor, Action.TENDER_RESUME)
+    ruling = _require_reason(ruling, "Resuming a tender", "恢复项目")
+    with transaction.atomic():
+        tender = lock_tender(tender_id)
+        if tender.status != TenderStatus.SUSPENDED:
+            raise ApplicationError(
+                "invalid_state", "Only a suspended tender can be resumed.", "只有暂停的项目可以恢复。", status=409
+            )
+        if tender.has_pending_objection():
+            raise ApplicationError(
+                "objection_pending", "An objection is still waiting for its answer.", "尚有异议未答复。", status=409
+            )
+        resume_locked(tender, actor=actor, ruling=ruling, new_deadline=new_deadline)
+    return tender
+
+
+def tender_record_result(*, actor: User, tender_id: int, summary: str, ranking: list[int]) -> Tender:
+    """The evaluation result is recorded: candidates are publicised for the profile's period.
+
+    ``ranking`` lists bid ids, best first; each must be a bid on this tender.
+    """
+    require(actor, Action.TENDER_RECORD_RESULT)
+    summary = _require_reason(summary, "A result", "评审结果")
+    with transaction.atomic():
+        tender = lock_tender(tender_id)
+        tender_catch_up(tender)
+        bids = {b.pk: b for b in tender.bids.select_related("agency").filter(pk__in=ranking)}  # type: ignore[attr-defined]
+        if not ranking or len(bids) != len(set(ranking)) or len(ranking) != len(set(ranking)):
+            raise ApplicationError(
+                "invalid_ranking", "The ranking must list distinct bids on this tender.", "排名须列出本项目的不同投标。"
+            )
+        before = tender_snapshot(tender)
+        apply_transition(tender, tender.record_result)
+        tender.publicity_ends_at = clock.now() + tender.profile.publicity_period
+        tender.save()
+        audit_record(
+            actor=actor,
+            action="tender.record_result",
+            obj=tender,
+            before=before,
+            after=tender_snapshot(tender) | {"ranking": ranking},
+        )
+        names = [bids[pk].agency.name for pk in ranking]
+        lines = "\n".join(f"第{i}名：{name}" for i, name in enumerate(names, 1))
+        notice_publish(
+            tender=tender,
+            kind=NoticeKind.CANDIDATES,
+            title=f"{tender.title} 中标候选人公示",
+            actor=actor,
+            body=f"{summary}\n{lines}\n公示期至 {_fmt(tender.publicity_ends_at)}，期间可依法提出异议。",
+            data={"ranking": names, "publicity_ends_at": tender.publicity_ends_at.isoformat()},
+        )
+    return tender
+
+
+def tender_fail_evaluation(*, actor: User, tender_id: int, reason: str) -> Tender:
+    """No valid bid (or fewer valid than the minimum): the tender fails (废标)."""
+    require(actor, Action.TENDER_RECORD_RESULT)
+    reason = _require_reason(reason, "Failing a tender", "废标")
+    with transaction.atomic():
+        tender = lock_tender(tender_id)
+        tender_catch_up(tender)
+        before = tender_snapshot(tender)
+        apply_transition(tender, tender.fail_no_valid_bid)
+        tender.fail_reason = reason
+        tender.closed_at = clock.now()
+        tender.save()
+        audit_record(
+            actor=actor,
+            action="tender.fail_no_valid_bid",
+            obj=tender,
+            before=before,
+            after=tender_snapshot(tender) | {"reason": reason},
+        )
+        notice_publish(
+            tender=tender,
+            kind=NoticeKind.FAILURE,
+            title=f"{tender.title} 废标公告",
+            actor=actor,
+            body=f"{reason}\nThe tender failed: no valid bid.",
+            data={"reason": reason},
+        )
+    return tender
+
+
+def tender_record_contract(*, actor: User, tender_id: int, contract_reference: str) -> Tender:
+    """The purchaser records the signed contract; later than the contract period is flagged late."""
+    require(actor, Action.TENDER_RECORD_CONTRACT)
+    contract_reference = _require_reason(contract_reference, "A contract record", "合同登记")
+    with transaction.atomic():
+        tender = lock_tender(tender_id)
+        _require_own(actor, tender)
+        tender_catch_up(tender)
+        before = tender_snapshot(tender)
+        apply_transition(tender, tender.record_contract)
+        now = clock.now()
+        tender.contracted_at = now
+        tender.contract_reference = contract_reference
+        tender.contract_late = tender.contract_due_at is not None and now > tender.contract_due_at
+        tender.save()
+        audit_record(
+            actor=actor,
+            action="tender.record_contract",
+            obj=tender,
+            before=before,
+            after=tender_snapshot(tender) | {"contract_reference": contract_reference, "late": tender.contract_late},
+        )
+    return tender
+
+
+def tender_complete(*, actor: User, tender_id: int) -> Tender:
+    """The purchaser confirms the service was completed."""
+    require(actor, Action.TENDER_COMPLETE)
+    with transaction.atomic():
+        tender = lock_tender(tender_id)
+        _require_own(actor, tender)
+        before = tender_snapshot(tender)
+        apply_transition(tender, tender.complete)
+        tender.closed_at = clock.now()
+        tender.save()
+        audit_record(actor=actor, action="tender.complete", obj=tender, before=before, after=tender_snapshot(tender))
+    return tender
+
+
+def tender_cancel(*, actor: User, tender_id: int, reason: str) -> Tender:
+    """The purchaser terminates its tender (终止) with a reason; once public, a notice says so."""
+    require(actor, Action.TENDER_CANCEL)
+    reason = _require_reason(reason, "Cancelling a tender", "终止项目")
+    with transaction.atomic():
+        tender = lock_tender(tender_id)
+        _require_own(actor, tender)
+        tender_catch_up(tender)
+        if tender.status in FINAL_STATUSES:
+            raise ApplicationError(
+                "invalid_state",
+                f"The tender is already {tender.status}; nothing moves from a final state.",
+                "项目已处于终结状态，不能再变更。",
+                status=409,
+            )
+        was_public = tender.published_at is not None
+        before = tender_snapshot(tender)
+        apply_transition(tender, tender.cancel)
+        tender.cancel_reason = reason
+        tender.closed_at = clock.now()
+        tender.save()
+        audit_record(
+            actor=actor,
+            action="tender.cancel",
+            obj=tender,
+            before=before,
+            after=tender_snapshot(tender) | {"reason": reason},
+        )
+        if was_public:
+            notice_publish(
+                tender=tender,
+                kind=NoticeKind.CANCELLATION,
+                title=f"{tender.title} 终止公告",
+                actor=actor,
+                body=f"终止原因：{reason}\nThe tender is terminated.",
+                data={"reason": reason},
+            )
+    return tender

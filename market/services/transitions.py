@@ -1,0 +1,122 @@
+"""Running a django-fsm transition with a clear refusal, and the tender's time-driven steps."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django_fsm import TransitionNotAllowed
+
+from core import clock
+from core.audit import audit_record
+from core.errors import ApplicationError
+from market import guards
+from market.choices import NoticeKind, TenderStatus
+from market.models import Tender
+from market.rules import format_local as _fmt
+from market.services.notices import notice_publish
+
+
+def tender_snapshot(tender: Tender) -> dict[str, Any]:
+    """The fields an audit entry records before and after a change."""
+    return {
+        "status": tender.status,
+        "title": tender.title,
+        "method": tender.method,
+        "category": tender.category,
+        "region": tender.region,
+        "budget": tender.budget,
+        "bond_amount": tender.bond_amount,
+        "min_bids": tender.min_bids,
+        "bid_deadline": tender.bid_deadline,
+        "opening_ends_at": tender.opening_ends_at,
+        "publicity_ends_at": tender.publicity_ends_at,
+        "contract_due_at": tender.contract_due_at,
+        "suspended_from": tender.suspended_from,
+    }
+
+
+def apply_transition(tender: Tender, method: Callable[..., Any], *args: Any) -> Any:
+    """Call a transition method; turn django-fsm's refusal into the rule that refused."""
+    try:
+        return method(*args)
+    except TransitionNotAllowed:
+        meta = method._django_fsm  # type: ignore[attr-defined]
+        name = method.__name__
+        if not meta.has_transition(tender.status):
+            raise ApplicationError(
+                "invalid_state",
+                f"A tender in state '{tender.status}' cannot {name.replace('_', ' ')}.",
+                f"处于“{TenderStatus(tender.status).label}”状态的项目不能执行此操作（{name}）。",
+                status=409,
+            ) from None
+        refusal = guards.explain_refusal(tender, meta.get_transition(tender.status).conditions)
+        raise (
+            refusal
+            or ApplicationError("transition_refused", f"'{name}' is not allowed now.", "当前不允许此操作。", status=409)
+        ) from None
+
+
+def tender_catch_up(tender: Tender) -> int:
+    """Run every time-driven step now due for a tender the caller has locked. Returns how many ran.
+
+    Called by the clock and at the start of every service that acts on a tender, so a rule that
+    depends on time holds at the moment of use, whether or not the clock has run. Safe to call
+    twice: a step that has run no longer matches.
+    """
+    moved = 0
+    while True:
+        now = clock.now()
+        before = tender_snapshot(tender)
+        if tender.status == TenderStatus.PUBLISHED and now >= tender.bid_deadline:
+            if guards.has_min_bids(tender):
+                tender.start_opening()
+                # The opening time equals the bid deadline (招标投标法 §34).
+                tender.opening_ends_at = tender.bid_deadline + tender.profile.decryption_window
+                action = "tender.start_opening"
+            else:
+                received = tender.received_bid_count()
+                tender.fail_too_few_bids()
+                tender.fail_reason = f"too_few_bids: {received} < {tender.min_bids}"
+                tender.closed_at = now
+                action = "tender.fail_too_few_bids"
+                notice_publish(
+                    tender=tender,
+                    kind=NoticeKind.FAILURE,
+                    title=f"{tender.title} 流标公告",
+                    body=(
+                        f"截至投标截止时间 {_fmt(tender.bid_deadline)}，本项目递交投标文件 {received} 份，"
+                        f"少于 {tender.min_bids} 份，本次招标失败（流标）。采购人可依法重新招标。\n"
+                        f"Tender failed: {received} bid(s) received by the deadline, fewer than {tender.min_bids}."
+                    ),
+                    data={"received": received, "min_bids": tender.min_bids},
+                )
+        elif tender.status == TenderStatus.OPENING and guards.decryption_window_over(tender):
+            tender.close_opening()
+            action = "tender.close_opening"
+        elif (
+            tender.status == TenderStatus.PUBLICITY
+            and guards.publicity_over(tender)
+            and guards.no_pending_objection(tender)
+        ):
+            assert tender.publicity_ends_at is not None  # publicity_over() holds
+            tender.award()
+            tender.awarded_at = now
+            tender.contract_due_at = now + tender.profile.contract_period
+            action = "tender.award"
+            notice_publish(
+                tender=tender,
+                kind=NoticeKind.AWARD,
+                title=f"{tender.title} 中标（中选）结果公告",
+                body=(
+                    f"公示期于 {_fmt(tender.publicity_ends_at)} 届满，无未决异议，结果生效。"
+                    f"合同应于 {_fmt(tender.contract_due_at)} 前签订。\n"
+                    "The publicity period ended with no pending objection; the result stands."
+                ),
+                data={"contract_due_at": tender.contract_due_at.isoformat()},
+            )
+        else:
+            return moved
+        tender.save()
+        audit_record(actor=None, action=action, obj=tender, before=before, after=tender_snapshot(tender))
+        moved += 1

@@ -1,0 +1,1 @@
+"""Search: backends, indexing, public listings (own issue)."""

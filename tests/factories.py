@@ -1,0 +1,125 @@
+"""Factories: organisations, users and tenders in any lifecycle state, built through the services."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from bidding.models import Bid
+from core import clock
+from core.permissions import Role
+from market.choices import Category, Method, OrganisationKind, TenderStatus
+from market.clock import run_due_transitions
+from market.models import ROLE_OF_KIND, Organisation, Tender, User
+from market.services import tenders as svc
+
+_seq = itertools.count(1)
+
+
+def organisation(kind: str, name: str | None = None) -> Organisation:
+    n = next(_seq)
+    return Organisation.objects.create(
+        kind=kind, name=name or f"{kind}-{n}", uscc=f"91360100{n:09d}X"[:18], region="360102"
+    )
+
+
+def user(role: str, org: Organisation | None = None, **extra: Any) -> User:
+    kind = {v: k for k, v in ROLE_OF_KIND.items()}[role]
+    org = org or organisation(kind)
+    return User.objects.create_user(
+        username=f"{role}-{next(_seq)}", password="test-password-123", organisation=org, role=role, **extra
+    )
+
+
+def tender_data(**overrides: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "title": "江州市第一中学教学楼改造工程造价咨询服务",
+        "description": "全过程造价咨询。",
+        "method": Method.OPEN_TENDER,
+        "category": Category.COST_CONSULTING,
+        "region": "360102",
+        "budget": Decimal("500000.00"),
+        "bid_deadline": clock.now() + timedelta(days=30),
+        "bond_amount": Decimal("5000.00"),
+        "qualification_requirements": "具有造价咨询资质。",
+    }
+    data.update(overrides)
+    return data
+
+
+class World:
+    """One purchaser, operator, supervisor and agency, plus helpers that drive tenders."""
+
+    def __init__(self) -> None:
+        self.purchaser = user(Role.PURCHASER)
+        self.operator = user(Role.OPERATOR)
+        self.supervisor = user(Role.SUPERVISOR)
+        self.agency = user(Role.AGENCY)
+        self.agencies = [organisation(OrganisationKind.AGENCY) for _ in range(3)]
+
+    def by_role(self, role: str) -> User:
+        return {
+            Role.PURCHASER: self.purchaser,
+            Role.OPERATOR: self.operator,
+            Role.SUPERVISOR: self.supervisor,
+            Role.AGENCY: self.agency,
+        }[Role(role)]
+
+    def draft(self, **overrides: Any) -> Tender:
+        profile = overrides.pop("profile", None)
+        return svc.tender_create(actor=self.purchaser, data=tender_data(**overrides), profile_name=profile)
+
+    def bid(self, tender: Tender, agency: Organisation) -> Bid:
+        return Bid.objects.create(tender=tender, agency=agency, received_at=clock.now(), ciphertext_digest="0" * 64)
+
+    def in_state(self, state: str, **overrides: Any) -> Tender:
+        """A tender brought to ``state`` the way users and the clock would bring it."""
+        t = self.draft(**overrides)
+        if state == TenderStatus.DRAFT:
+            return t
+        if state == TenderStatus.CANCELLED:
+            return svc.tender_cancel(actor=self.purchaser, tender_id=t.pk, reason="项目取消")
+        svc.tender_submit(actor=self.purchaser, tender_id=t.pk)
+        if state == TenderStatus.PENDING_REVIEW:
+            return _fresh(t)
+        svc.tender_approve(actor=self.operator, tender_id=t.pk)
+        if state == TenderStatus.PUBLISHED:
+            return _fresh(t)
+        if state == TenderStatus.SUSPENDED:
+            return svc.tender_suspend(actor=self.supervisor, tender_id=t.pk, reason="收到投诉")
+        if state == TenderStatus.FAILED:
+            _go_to(t.bid_deadline)
+            run_due_transitions()
+            return _fresh(t)
+        bids = [self.bid(t, a) for a in self.agencies]
+        _go_to(t.bid_deadline)
+        run_due_transitions()
+        if state == TenderStatus.OPENING:
+            return _fresh(t)
+        _go_to(_fresh(t).opening_ends_at)
+        run_due_transitions()
+        if state == TenderStatus.EVALUATING:
+            return _fresh(t)
+        svc.tender_record_result(actor=self.operator, tender_id=t.pk, summary="评审完成", ranking=[b.pk for b in bids])
+        if state == TenderStatus.PUBLICITY:
+            return _fresh(t)
+        _go_to(_fresh(t).publicity_ends_at)
+        run_due_transitions()
+        if state == TenderStatus.AWARDED:
+            return _fresh(t)
+        svc.tender_record_contract(actor=self.purchaser, tender_id=t.pk, contract_reference="HT-2026-001")
+        if state == TenderStatus.CONTRACTED:
+            return _fresh(t)
+        return svc.tender_complete(actor=self.purchaser, tender_id=t.pk)
+
+
+def _fresh(t: Tender) -> Tender:
+    return Tender.objects.get(pk=t.pk)
+
+
+def _go_to(moment: datetime | None) -> None:
+    assert moment is not None
+    if clock.now() < moment:
+        clock.freeze(moment)

@@ -1,0 +1,16 @@
+from core.models import AuditEntry
+from market.models import Notice, Objection, Tender
+
+
+def world_state(tender_id: int | None = None) -> dict:
+    """Everything a refused request must leave as it was."""
+    state = {
+        "audit": AuditEntry.objects.count(),
+        "notices": Notice.objects.count(),
+        "objections": Objection.objects.count(),
+        "tenders": Tender.objects.count(),
+    }
+    if tender_id is not None:
+        t = Tender.objects.get(pk=tender_id)
+        state["tender"] = {f.attname: getattr(t, f.attname) for f in Tender._meta.concrete_fields}
+    return state
