@@ -1,6 +1,5 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
-
 from django.db import transaction
 from django.forms.models import model_to_dict
 
