@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -168,11 +167,6 @@ class Tender(FSMModelMixin, models.Model):
 
     def has_pending_objection(self) -> bool:
         return bool(self.objections.filter(status=ObjectionStatus.PENDING).exists())
-
-    def bid_deadline_in(self) -> timedelta:
-        from core import clock
-
-        return self.bid_deadline - clock.now()
 
     # --- transitions (state only; see market.services) ---------------------------------------------
     PUBLICATION_GUARDS = [

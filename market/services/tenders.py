@@ -3,6 +3,7 @@ result, contract, completion and cancellation."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -90,7 +91,7 @@ def tender_create(*, actor: User, data: dict[str, Any], profile_name: str | None
             purchaser=actor.organisation,
             created_by=actor,
             profile=profile,
-            reference=f"TMP-{clock.now().timestamp()}",
+            reference=f"TMP-{uuid.uuid4().hex}",
             **fields,
         )
         _validate(tender)
