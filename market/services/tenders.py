@@ -91,7 +91,7 @@ def tender_create(*, actor: User, data: dict[str, Any], profile_name: str | None
             purchaser=actor.organisation,
             created_by=actor,
             profile=profile,
-            reference=f"TMP-{uuid.uuid4().hex}",
+            reference=f"TMP-{uuid.uuid4().hex[:28]}",
             **fields,
         )
         _validate(tender)
