@@ -14,8 +14,9 @@ class AuditedAdmin(admin.ModelAdmin):
     audit_exclude: tuple[str, ...] = ()
 
     def _snapshot(self, obj):  # type: ignore[no-untyped-def]
+        # Foreign keys come as their ids; many-to-many lists (groups, permissions) are left out.
         data = model_to_dict(obj, exclude=self.audit_exclude)
-        return {k: (v.pk if hasattr(v, "pk") else v) for k, v in data.items() if not isinstance(v, list)}
+        return {k: v for k, v in data.items() if not isinstance(v, list)}
 
     def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
         with transaction.atomic():

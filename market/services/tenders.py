@@ -21,7 +21,7 @@ from market.locks import lock_tender
 from market.models import RuleProfile, Tender, User
 from market.rules import format_local as _fmt
 from market.services.notices import notice_publish
-from market.services.transitions import apply_transition, tender_catch_up, tender_snapshot
+from market.services.transitions import tender_catch_up, tender_move, tender_snapshot
 
 # Fields a purchaser sets on a draft.
 EDITABLE_FIELDS = (
@@ -131,12 +131,13 @@ def tender_submit(*, actor: User, tender_id: int) -> Tender:
     with transaction.atomic():
         tender = lock_tender(tender_id)
         _require_own(actor, tender)
-        before = tender_snapshot(tender)
-        apply_transition(tender, tender.submit)
-        tender.submitted_at = clock.now()
-        tender.return_reason = ""
-        tender.save()
-        audit_record(actor=actor, action="tender.submit", obj=tender, before=before, after=tender_snapshot(tender))
+        tender_move(
+            tender,
+            tender.submit,
+            actor=actor,
+            action="tender.submit",
+            changes={"submitted_at": clock.now(), "return_reason": ""},
+        )
     return tender
 
 
@@ -146,16 +147,13 @@ def tender_return(*, actor: User, tender_id: int, reason: str) -> Tender:
     reason = _require_reason(reason, "Returning a tender", "退回项目")
     with transaction.atomic():
         tender = lock_tender(tender_id)
-        before = tender_snapshot(tender)
-        apply_transition(tender, tender.return_to_draft)
-        tender.return_reason = reason
-        tender.save()
-        audit_record(
+        tender_move(
+            tender,
+            tender.return_to_draft,
             actor=actor,
             action="tender.return",
-            obj=tender,
-            before=before,
-            after=tender_snapshot(tender) | {"reason": reason},
+            changes={"return_reason": reason},
+            note={"reason": reason},
         )
     return tender
 
@@ -166,11 +164,7 @@ def tender_approve(*, actor: User, tender_id: int) -> Tender:
     require(actor, Action.TENDER_APPROVE)
     with transaction.atomic():
         tender = lock_tender(tender_id)
-        before = tender_snapshot(tender)
-        apply_transition(tender, tender.approve)
-        tender.published_at = clock.now()
-        tender.save()
-        audit_record(actor=actor, action="tender.approve", obj=tender, before=before, after=tender_snapshot(tender))
+        tender_move(tender, tender.approve, actor=actor, action="tender.approve", changes={"published_at": clock.now()})
         notice_publish(
             tender=tender,
             kind=NoticeKind.TENDER,
@@ -260,26 +254,22 @@ def tender_amend(*, actor: User, tender_id: int, title: str, body: str, new_dead
 
 def suspend_locked(tender: Tender, *, actor: User, cause: str, kind: str) -> None:
     """Suspend a tender the caller has locked (objection or complaint accepted), with its notice."""
-    before = tender_snapshot(tender)
     from_state = tender.status
-    apply_transition(tender, tender.suspend)
-    tender.suspended_from = from_state
-    tender.suspended_at = clock.now()
-    tender.suspension_cause = kind
-    tender.save()
-    audit_record(
+    suspended_at = clock.now()
+    tender_move(
+        tender,
+        tender.suspend,
         actor=actor,
         action="tender.suspend",
-        obj=tender,
-        before=before,
-        after=tender_snapshot(tender) | {"cause": cause},
+        note={"cause": cause},
+        changes={"suspended_from": from_state, "suspended_at": suspended_at, "suspension_cause": kind},
     )
     notice_publish(
         tender=tender,
         kind=NoticeKind.SUSPENSION,
         title=f"{tender.title} 暂停公告",
         actor=actor,
-        body=f"因{cause}，本项目自 {_fmt(tender.suspended_at)} 起暂停。\nThe procedure is suspended: {cause}.",
+        body=f"因{cause}，本项目自 {_fmt(suspended_at)} 起暂停。\nThe procedure is suspended: {cause}.",
         data={"from": from_state, "cause": cause},
     )
 
@@ -294,15 +284,13 @@ def resume_locked(
     """
     assert tender.suspended_at is not None
     now = clock.now()
-    before = tender_snapshot(tender)
     target = to or tender.suspended_from
     paused = now - tender.suspended_at
-    moved: dict[str, str] = {}
+    changes: dict[str, Any] = {}
     for field in Tender.SHIFTABLE_DEADLINES:
         value = getattr(tender, field)
         if value is not None and value > tender.suspended_at:
-            setattr(tender, field, value + paused)
-            moved[field] = (value + paused).isoformat()
+            changes[field] = value + paused
     if new_deadline is not None:
         if target != TenderStatus.PUBLISHED:
             raise ApplicationError(
@@ -314,19 +302,17 @@ def resume_locked(
             raise ApplicationError(
                 "deadline_in_past", "The new deadline must be in the future.", "新的截止时间必须晚于当前时间。"
             )
-        tender.bid_deadline = new_deadline
-        moved["bid_deadline"] = new_deadline.isoformat()
-    apply_transition(tender, tender.resume, target)
-    tender.suspended_from = ""
-    tender.suspended_at = None
-    tender.suspension_cause = ""
-    tender.save()
-    audit_record(
+        changes["bid_deadline"] = new_deadline
+    moved = {field: value.isoformat() for field, value in changes.items()}
+    changes |= {"suspended_from": "", "suspended_at": None, "suspension_cause": ""}
+    tender_move(
+        tender,
+        tender.resume,
+        target,
         actor=actor,
         action="tender.resume",
-        obj=tender,
-        before=before,
-        after=tender_snapshot(tender) | {"ruling": ruling, "paused_seconds": paused.total_seconds()},
+        changes=changes,
+        note={"ruling": ruling, "paused_seconds": paused.total_seconds()},
     )
     dates = "".join(f"\n{field}: {_fmt(datetime.fromisoformat(v))}" for field, v in moved.items())
     notice_publish(
@@ -383,16 +369,14 @@ def tender_record_result(*, actor: User, tender_id: int, summary: str, ranking: 
             raise ApplicationError(
                 "invalid_ranking", "The ranking must list distinct bids on this tender.", "排名须列出本项目的不同投标。"
             )
-        before = tender_snapshot(tender)
-        apply_transition(tender, tender.record_result)
-        tender.publicity_ends_at = clock.now() + tender.profile.publicity_period
-        tender.save()
-        audit_record(
+        publicity_ends_at = clock.now() + tender.profile.publicity_period
+        tender_move(
+            tender,
+            tender.record_result,
             actor=actor,
             action="tender.record_result",
-            obj=tender,
-            before=before,
-            after=tender_snapshot(tender) | {"ranking": ranking},
+            changes={"publicity_ends_at": publicity_ends_at},
+            note={"ranking": ranking},
         )
         names = [bids[pk].agency.name for pk in ranking]
         lines = "\n".join(f"第{i}名：{name}" for i, name in enumerate(names, 1))
@@ -401,8 +385,8 @@ def tender_record_result(*, actor: User, tender_id: int, summary: str, ranking: 
             kind=NoticeKind.CANDIDATES,
             title=f"{tender.title} 中标候选人公示",
             actor=actor,
-            body=f"{summary}\n{lines}\n公示期至 {_fmt(tender.publicity_ends_at)}，期间可依法提出异议。",
-            data={"ranking": names, "publicity_ends_at": tender.publicity_ends_at.isoformat()},
+            body=f"{summary}\n{lines}\n公示期至 {_fmt(publicity_ends_at)}，期间可依法提出异议。",
+            data={"ranking": names, "publicity_ends_at": publicity_ends_at.isoformat()},
         )
     return tender
 
@@ -414,17 +398,13 @@ def tender_fail_evaluation(*, actor: User, tender_id: int, reason: str) -> Tende
     with transaction.atomic():
         tender = lock_tender(tender_id)
         tender_catch_up(tender)
-        before = tender_snapshot(tender)
-        apply_transition(tender, tender.fail_no_valid_bid)
-        tender.fail_reason = reason
-        tender.closed_at = clock.now()
-        tender.save()
-        audit_record(
+        tender_move(
+            tender,
+            tender.fail_no_valid_bid,
             actor=actor,
             action="tender.fail_no_valid_bid",
-            obj=tender,
-            before=before,
-            after=tender_snapshot(tender) | {"reason": reason},
+            changes={"fail_reason": reason, "closed_at": clock.now()},
+            note={"reason": reason},
         )
         notice_publish(
             tender=tender,
@@ -445,19 +425,15 @@ def tender_record_contract(*, actor: User, tender_id: int, contract_reference: s
         tender = lock_tender(tender_id)
         _require_own(actor, tender)
         tender_catch_up(tender)
-        before = tender_snapshot(tender)
-        apply_transition(tender, tender.record_contract)
         now = clock.now()
-        tender.contracted_at = now
-        tender.contract_reference = contract_reference
-        tender.contract_late = tender.contract_due_at is not None and now > tender.contract_due_at
-        tender.save()
-        audit_record(
+        late = tender.contract_due_at is not None and now > tender.contract_due_at
+        tender_move(
+            tender,
+            tender.record_contract,
             actor=actor,
             action="tender.record_contract",
-            obj=tender,
-            before=before,
-            after=tender_snapshot(tender) | {"contract_reference": contract_reference, "late": tender.contract_late},
+            changes={"contracted_at": now, "contract_reference": contract_reference, "contract_late": late},
+            note={"contract_reference": contract_reference, "late": late},
         )
     return tender
 
@@ -468,11 +444,7 @@ def tender_complete(*, actor: User, tender_id: int) -> Tender:
     with transaction.atomic():
         tender = lock_tender(tender_id)
         _require_own(actor, tender)
-        before = tender_snapshot(tender)
-        apply_transition(tender, tender.complete)
-        tender.closed_at = clock.now()
-        tender.save()
-        audit_record(actor=actor, action="tender.complete", obj=tender, before=before, after=tender_snapshot(tender))
+        tender_move(tender, tender.complete, actor=actor, action="tender.complete", changes={"closed_at": clock.now()})
     return tender
 
 
@@ -492,17 +464,13 @@ def tender_cancel(*, actor: User, tender_id: int, reason: str) -> Tender:
                 status=409,
             )
         was_public = tender.published_at is not None
-        before = tender_snapshot(tender)
-        apply_transition(tender, tender.cancel)
-        tender.cancel_reason = reason
-        tender.closed_at = clock.now()
-        tender.save()
-        audit_record(
+        tender_move(
+            tender,
+            tender.cancel,
             actor=actor,
             action="tender.cancel",
-            obj=tender,
-            before=before,
-            after=tender_snapshot(tender) | {"reason": reason},
+            changes={"cancel_reason": reason, "closed_at": clock.now()},
+            note={"reason": reason},
         )
         if was_public:
             notice_publish(

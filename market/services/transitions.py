@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django_fsm import TransitionNotAllowed
@@ -57,6 +57,27 @@ def apply_transition(tender: Tender, method: Callable[..., Any], *args: Any) -> 
         ) from None
 
 
+def tender_move(
+    tender: Tender,
+    transition: Callable[..., Any],
+    *args: Any,
+    actor: Any,
+    action: str,
+    changes: Mapping[str, Any] | None = None,
+    note: Mapping[str, Any] | None = None,
+) -> None:
+    """One step of a tender the caller has locked: run the transition, set the fields that go with
+    it, save, and append the audit entry (state before, state after plus ``note``)."""
+    before = tender_snapshot(tender)
+    apply_transition(tender, transition, *args)
+    for field, value in (changes or {}).items():
+        setattr(tender, field, value)
+    tender.save()
+    audit_record(
+        actor=actor, action=action, obj=tender, before=before, after=tender_snapshot(tender) | dict(note or {})
+    )
+
+
 def tender_catch_up(tender: Tender) -> int:
     """Run every time-driven step now due for a tender the caller has locked. Returns how many ran.
 
@@ -67,19 +88,26 @@ def tender_catch_up(tender: Tender) -> int:
     moved = 0
     while True:
         now = clock.now()
-        before = tender_snapshot(tender)
         if tender.status == TenderStatus.PUBLISHED and now >= tender.bid_deadline:
             if guards.has_min_bids(tender):
-                tender.start_opening()
                 # The opening time equals the bid deadline (招标投标法 §34).
-                tender.opening_ends_at = tender.bid_deadline + tender.profile.decryption_window
-                action = "tender.start_opening"
+                ends = tender.bid_deadline + tender.profile.decryption_window
+                tender_move(
+                    tender,
+                    tender.start_opening,
+                    actor=None,
+                    action="tender.start_opening",
+                    changes={"opening_ends_at": ends},
+                )
             else:
                 received = tender.received_bid_count()
-                tender.fail_too_few_bids()
-                tender.fail_reason = f"too_few_bids: {received} < {tender.min_bids}"
-                tender.closed_at = now
-                action = "tender.fail_too_few_bids"
+                tender_move(
+                    tender,
+                    tender.fail_too_few_bids,
+                    actor=None,
+                    action="tender.fail_too_few_bids",
+                    changes={"fail_reason": f"too_few_bids: {received} < {tender.min_bids}", "closed_at": now},
+                )
                 notice_publish(
                     tender=tender,
                     kind=NoticeKind.FAILURE,
@@ -92,31 +120,32 @@ def tender_catch_up(tender: Tender) -> int:
                     data={"received": received, "min_bids": tender.min_bids},
                 )
         elif tender.status == TenderStatus.OPENING and guards.decryption_window_over(tender):
-            tender.close_opening()
-            action = "tender.close_opening"
+            tender_move(tender, tender.close_opening, actor=None, action="tender.close_opening")
         elif (
             tender.status == TenderStatus.PUBLICITY
             and guards.publicity_over(tender)
             and guards.no_pending_objection(tender)
         ):
             assert tender.publicity_ends_at is not None  # publicity_over() holds
-            tender.award()
-            tender.awarded_at = now
-            tender.contract_due_at = now + tender.profile.contract_period
-            action = "tender.award"
+            contract_due_at = now + tender.profile.contract_period
+            tender_move(
+                tender,
+                tender.award,
+                actor=None,
+                action="tender.award",
+                changes={"awarded_at": now, "contract_due_at": contract_due_at},
+            )
             notice_publish(
                 tender=tender,
                 kind=NoticeKind.AWARD,
                 title=f"{tender.title} 中标（中选）结果公告",
                 body=(
                     f"公示期于 {_fmt(tender.publicity_ends_at)} 届满，无未决异议，结果生效。"
-                    f"合同应于 {_fmt(tender.contract_due_at)} 前签订。\n"
+                    f"合同应于 {_fmt(contract_due_at)} 前签订。\n"
                     "The publicity period ended with no pending objection; the result stands."
                 ),
-                data={"contract_due_at": tender.contract_due_at.isoformat()},
+                data={"contract_due_at": contract_due_at.isoformat()},
             )
         else:
             return moved
-        tender.save()
-        audit_record(actor=None, action=action, obj=tender, before=before, after=tender_snapshot(tender))
         moved += 1
