@@ -40,4 +40,4 @@ lint: install
 	DJANGO_DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
 
 clean:
-	rm -rf var/test-agora.sqlite3* .pytest_cache .mypy_cache .ruff_cache
+	rm -rf var/test-agora*.sqlite3* .pytest_cache .mypy_cache .ruff_cache

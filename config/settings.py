@@ -102,8 +102,9 @@ def _database() -> dict[str, object]:
             "transaction_mode": "IMMEDIATE",
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
         },
-        # A file, not :memory:, so tests with several threads share one database.
-        "TEST": {"NAME": str(BASE_DIR / "var" / "test-agora.sqlite3")},
+        # A file, not :memory:, so tests with several threads share one database; one per test
+        # process, so two suites run side by side (two checkouts, a developer and CI) never collide.
+        "TEST": {"NAME": str(BASE_DIR / "var" / f"test-agora-{os.getpid()}.sqlite3")},
     }
 
 

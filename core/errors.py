@@ -36,6 +36,14 @@ class ApplicationError(Exception):
         return body
 
 
+def require_reason(reason: str | None, what_en: str, what_zh: str) -> str:
+    """The stripped reason, or a 400 ``reason_required`` naming what needed one."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError("reason_required", f"{what_en} needs a reason.", f"{what_zh}须说明理由。")
+    return reason
+
+
 class Forbidden(ApplicationError):
     def __init__(
         self, detail: str = "You may not do this.", detail_zh: str = "无权执行此操作。", code: str = "forbidden"

@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.errors import NotFound
+from core.inputs import valid_input as _valid
 from core.permissions import MATRIX, Action, HasAction, can
 from market import selectors
 from market.api import serializers as s
@@ -62,12 +63,6 @@ class TenderDetail(APIView):
         data.pop("profile", None)
         tender = tenders.tender_update_draft(actor=request.user, tender_id=pk, data=data)
         return Response(s.TenderOutput(tender).data)
-
-
-def _valid(serializer_class: type[serializers.Serializer], data: Any, partial: bool = False) -> dict[str, Any]:
-    serializer = serializer_class(data=data, partial=partial)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
 
 
 class TenderActionView(APIView):

@@ -14,6 +14,7 @@ from django.db import transaction
 from core import clock
 from core.audit import audit_record
 from core.errors import ApplicationError
+from core.errors import require_reason as _require_reason
 from core.permissions import Action, require
 from market import rules
 from market.choices import FINAL_STATUSES, NoticeKind, TenderStatus
@@ -37,13 +38,6 @@ EDITABLE_FIELDS = (
     "qualification_requirements",
     "direct_reason",
 )
-
-
-def _require_reason(reason: str, what_en: str, what_zh: str) -> str:
-    reason = (reason or "").strip()
-    if not reason:
-        raise ApplicationError("reason_required", f"{what_en} needs a reason.", f"{what_zh}须说明理由。")
-    return reason
 
 
 def _require_own(actor: User, tender: Tender) -> None:
