@@ -20,8 +20,10 @@ migrate: install
 	mkdir -p var
 	DJANGO_DEBUG=1 $(PY) manage.py migrate --no-input -v0
 
-# Install, migrate, load the demo data, then serve the site and run the clock together.
+# Install, migrate, make a local CA (under var/, never committed) if there is none, load the demo
+# data, then serve the site and run the clock together.
 demo: migrate
+	DJANGO_DEBUG=1 $(PY) manage.py ca_init --if-missing
 	DJANGO_DEBUG=1 $(PY) manage.py demo_load
 	DJANGO_DEBUG=1 HOST=$(HOST) PORT=$(PORT) PY=$(PY) ./bin/serve
 

@@ -139,6 +139,18 @@ AGORA_ATTACHMENT_MAX_BYTES = int(os.environ.get("AGORA_ATTACHMENT_MAX_BYTES", st
 AGORA_DEFAULT_PROFILE = os.environ.get("AGORA_DEFAULT_PROFILE", "national")
 # Seconds between passes of `manage.py clock`.
 AGORA_CLOCK_INTERVAL = float(os.environ.get("AGORA_CLOCK_INTERVAL", "5"))
+# Qualification scans (资质证书扫描件) an agency uploads (bytes).
+AGORA_QUALIFICATION_MAX_BYTES = int(os.environ.get("AGORA_QUALIFICATION_MAX_BYTES", str(10 * 1024 * 1024)))
+
+# The platform certificate authority. Its private key is configuration, never part of the
+# repository: in production point these at files a secret store mounts (and set the password).
+# `manage.py ca_init` makes a fresh CA at these paths; `make demo` does so under var/ when missing.
+AGORA_CA_KEY_FILE = Path(os.environ.get("AGORA_CA_KEY_FILE", str(BASE_DIR / "var" / "ca" / "ca-key.pem")))
+AGORA_CA_CERT_FILE = Path(os.environ.get("AGORA_CA_CERT_FILE", str(BASE_DIR / "var" / "ca" / "ca-cert.pem")))
+AGORA_CA_KEY_PASSWORD = os.environ.get("AGORA_CA_KEY_PASSWORD", "")
+AGORA_CA_NAME = os.environ.get("AGORA_CA_NAME", "Agora Public Resource Trading Platform")
+# How long an issued signing or key-holder certificate is valid (days).
+AGORA_CERTIFICATE_DAYS = int(os.environ.get("AGORA_CERTIFICATE_DAYS", "730"))
 
 REST_FRAMEWORK = {
     # Token first: an unauthenticated API call then gets 401 with a WWW-Authenticate header.
@@ -170,6 +182,12 @@ SPECTACULAR_SETTINGS = {
         "NoticeKindEnum": "market.choices.NoticeKind",
         "ObjectionKindEnum": "market.choices.ObjectionKind",
         "ObjectionStatusEnum": "market.choices.ObjectionStatus",
+        "AdmissionStatusEnum": "agencies.choices.AdmissionStatus",
+        "RevocationReasonEnum": "agencies.choices.RevocationReason",
+        "ListEntryStatusEnum": "agencies.choices.ListEntryStatus",
+        "EvaluationStatusEnum": "agencies.choices.EvaluationStatus",
+        "CertificatePurposeEnum": "agencies.choices.CertificatePurpose",
+        "CreditListEnum": "agencies.choices.CreditList",
     },
 }
 

@@ -4,17 +4,21 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
 
+from agencies import views as agency_views
 from market import views as market_views
 
 urlpatterns = [
     path("", market_views.home, name="home"),
     path("tenders/<int:pk>/", market_views.tender_page, name="tender-page"),
+    path("agencies/", agency_views.directory_page, name="agency-directory-page"),
+    path("credit-lists/", agency_views.credit_lists_page, name="credit-lists-page"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/auth/token/", obtain_auth_token, name="api-token"),
     path("api/", include("market.api.urls")),
     path("api/", include("core.api_urls")),
+    path("api/", include("agencies.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]

@@ -40,6 +40,18 @@ class Action(StrEnum):
     OBJECTION_RAISE = "objection.raise"
     OBJECTION_ANSWER = "objection.answer"
     AUDIT_READ = "audit.read"
+    AGENCY_MANAGE_OWN = "agency.manage_own"
+    AGENCY_VIEW_ALL = "agency.view_all"
+    AGENCY_REVIEW = "agency.review"
+    CERTIFICATE_REQUEST = "certificate.request"
+    CERTIFICATE_REVOKE_ANY = "certificate.revoke_any"
+    KEY_HOLDER_REGISTER = "key_holder.register"
+    CREDIT_EVENT_RECORD = "credit.event_record"
+    CREDIT_VIEW_ALL = "credit.view_all"
+    CREDIT_LIST_PROPOSE = "credit.list_propose"
+    CREDIT_LIST_DECIDE = "credit.list_decide"
+    EVALUATION_SUBMIT = "evaluation.submit"
+    EVALUATION_MODERATE = "evaluation.moderate"
 
 
 P, A, S, OP = Role.PURCHASER, Role.AGENCY, Role.SUPERVISOR, Role.OPERATOR
@@ -64,6 +76,22 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.OBJECTION_RAISE: frozenset({A}),
     Action.OBJECTION_ANSWER: frozenset({P}),
     Action.AUDIT_READ: frozenset({S, OP}),
+    # An agency keeps its own profile, qualifications and certificates; others only read.
+    Action.AGENCY_MANAGE_OWN: frozenset({A}),
+    Action.AGENCY_VIEW_ALL: frozenset({OP, S}),
+    # Admission (入驻审核), suspension and removal are the trading centre's decisions.
+    Action.AGENCY_REVIEW: frozenset({OP}),
+    Action.CERTIFICATE_REQUEST: frozenset({A}),
+    Action.CERTIFICATE_REVOKE_ANY: frozenset({OP}),
+    # The opening-key holders: purchaser, supervisor and trading centre (DOMAIN.md, bids §2).
+    Action.KEY_HOLDER_REGISTER: frozenset({P, S, OP}),
+    # Credit facts and list decisions belong to the supervisory department.
+    Action.CREDIT_EVENT_RECORD: frozenset({S}),
+    Action.CREDIT_VIEW_ALL: frozenset({S, OP}),
+    Action.CREDIT_LIST_PROPOSE: frozenset({S}),
+    Action.CREDIT_LIST_DECIDE: frozenset({S}),
+    Action.EVALUATION_SUBMIT: frozenset({P}),
+    Action.EVALUATION_MODERATE: frozenset({OP}),
 }
 
 _missing = set(Action) - set(MATRIX)
@@ -76,6 +104,14 @@ def role_of(user: Any) -> Role | None:
         return None
     role = getattr(user, "role", "")
     return Role(role) if role in Role.values else None
+
+
+def organisation_id_of(user: Any) -> int:
+    """The user's organisation id; a user without one may act for no organisation (403)."""
+    org_id = getattr(user, "organisation_id", None)
+    if org_id is None:
+        raise Forbidden("Your account belongs to no organisation.", "您的账户不属于任何机构。")
+    return int(org_id)
 
 
 def can(user: Any, action: Action) -> bool:

@@ -138,6 +138,10 @@ class Tender(FSMModelMixin, models.Model):
     opening_ends_at = models.DateTimeField(null=True, blank=True)
     publicity_ends_at = models.DateTimeField(null=True, blank=True)
     awarded_at = models.DateTimeField(null=True, blank=True)
+    # The first-ranked candidate of the recorded result: the agency that serves the contract.
+    winner = models.ForeignKey(
+        Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="won_tenders"
+    )
     contract_due_at = models.DateTimeField(null=True, blank=True)
     contracted_at = models.DateTimeField(null=True, blank=True)
     contract_reference = models.CharField(max_length=100, blank=True)

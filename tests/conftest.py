@@ -22,9 +22,25 @@ def frozen_clock() -> Iterator[datetime]:
     clock.reset()
 
 
+@pytest.fixture(scope="session")
+def ca_files(tmp_path_factory):  # type: ignore[no-untyped-def]
+    """One test CA for the run, made at T0 (the frozen clock), never the developer's own."""
+    from agencies.ca import ca_create_files
+
+    root = tmp_path_factory.mktemp("ca")
+    clock.freeze(T0)
+    try:
+        ca_create_files(key_file=root / "ca-key.pem", cert_file=root / "ca-cert.pem", name="Agora Test CA")
+    finally:
+        clock.reset()
+    return root / "ca-key.pem", root / "ca-cert.pem"
+
+
 @pytest.fixture(autouse=True)
-def _test_settings(settings, tmp_path):  # type: ignore[no-untyped-def]
+def _test_settings(settings, tmp_path, ca_files):  # type: ignore[no-untyped-def]
     settings.MEDIA_ROOT = tmp_path / "media"
+    settings.AGORA_CA_KEY_FILE, settings.AGORA_CA_CERT_FILE = ca_files
+    settings.AGORA_CA_KEY_PASSWORD = ""
     # Real hashing costs ~0.3 s a user; the tests are about the platform, not PBKDF2.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

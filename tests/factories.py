@@ -5,12 +5,15 @@ from __future__ import annotations
 import itertools
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
+from agencies.services import admission, registration
+from agencies.uscc import uscc_check_char
 from bidding.models import Bid
 from core import clock
 from core.permissions import Role
-from market.choices import Category, Method, OrganisationKind, TenderStatus
+from market.choices import Category, Method, TenderStatus
 from market.clock import run_due_transitions
 from market.models import ROLE_OF_KIND, Organisation, Tender, User
 from market.services import tenders as svc
@@ -18,18 +21,64 @@ from market.services import tenders as svc
 _seq = itertools.count(1)
 
 
+def valid_uscc(n: int, prefix: str = "91360100") -> str:
+    """A code that passes GB 32100-2015's check, distinct for each ``n``."""
+    first17 = f"{prefix}{n:09d}"
+    return first17 + uscc_check_char(first17)
+
+
 def organisation(kind: str, name: str | None = None) -> Organisation:
     n = next(_seq)
-    return Organisation.objects.create(
-        kind=kind, name=name or f"{kind}-{n}", uscc=f"91360100{n:09d}X"[:18], region="360102"
+    return Organisation.objects.create(kind=kind, name=name or f"{kind}-{n}", uscc=valid_uscc(n), region="360102")
+
+
+PASSWORD = "test-password-123"
+
+
+def qualification_data(**overrides: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "category": Category.COST_CONSULTING,
+        "kind": "工程造价咨询企业资质",
+        "grade": "甲级",
+        "number": f"甲{next(_seq):06d}",
+        "issuer": "江西省住房和城乡建设厅",
+        "valid_from": None,
+        "valid_until": (clock.now() + timedelta(days=365)).date(),
+    }
+    data.update(overrides)
+    return data
+
+
+def applied_agency(*, categories: tuple[str, ...] = (Category.COST_CONSULTING,), name: str | None = None) -> User:
+    """An agency that registered and added a valid qualification per category; awaiting review."""
+    n = next(_seq)
+    agency = registration.agency_register(
+        username=f"agency-{n}",
+        password=PASSWORD,
+        name=name or f"江州市第{n}咨询有限公司",
+        uscc=valid_uscc(n),
+        region="360102",
+        legal_representative="张三",
+        service_categories=list(categories),
     )
+    member = agency.organisation.users.get()
+    for category in categories:
+        registration.qualification_add(actor=member, data=qualification_data(category=category))
+    return member
+
+
+def admitted_agency(operator: User | None = None, **kwargs: Any) -> User:
+    """An agency admitted by the trading centre, the way an operator admits one. Returns its user."""
+    member = applied_agency(**kwargs)
+    admission.agency_admit(actor=operator or user(Role.OPERATOR), agency_id=member.organisation.agency.pk)
+    return member
 
 
 def user(role: str, org: Organisation | None = None, **extra: Any) -> User:
     kind = {v: k for k, v in ROLE_OF_KIND.items()}[role]
     org = org or organisation(kind)
     return User.objects.create_user(
-        username=f"{role}-{next(_seq)}", password="test-password-123", organisation=org, role=role, **extra
+        username=f"{role}-{next(_seq)}", password=PASSWORD, organisation=org, role=role, **extra
     )
 
 
@@ -56,8 +105,12 @@ class World:
         self.purchaser = user(Role.PURCHASER)
         self.operator = user(Role.OPERATOR)
         self.supervisor = user(Role.SUPERVISOR)
-        self.agency = user(Role.AGENCY)
-        self.agencies = [organisation(OrganisationKind.AGENCY) for _ in range(3)]
+        self.agency = admitted_agency(self.operator)
+
+    @cached_property
+    def agencies(self) -> list[Organisation]:
+        """Three more admitted agencies, made when a test first needs bidders."""
+        return [admitted_agency(self.operator).organisation for _ in range(3)]
 
     def by_role(self, role: str) -> User:
         return {

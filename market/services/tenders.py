@@ -369,7 +369,7 @@ def tender_record_result(*, actor: User, tender_id: int, summary: str, ranking: 
             tender.record_result,
             actor=actor,
             action="tender.record_result",
-            changes={"publicity_ends_at": publicity_ends_at},
+            changes={"publicity_ends_at": publicity_ends_at, "winner": bids[ranking[0]].agency},
             note={"ranking": ranking},
         )
         names = [bids[pk].agency.name for pk in ranking]

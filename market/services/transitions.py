@@ -33,6 +33,7 @@ def tender_snapshot(tender: Tender) -> dict[str, Any]:
         "publicity_ends_at": tender.publicity_ends_at,
         "contract_due_at": tender.contract_due_at,
         "suspended_from": tender.suspended_from,
+        "winner": tender.winner_id,
     }
 
 

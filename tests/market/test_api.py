@@ -99,12 +99,17 @@ ENDPOINTS = {
 }
 
 
+# The tender, objection and audit actions are checked here; tests/agencies/test_api.py checks the rest
+# and that the two tables together cover the whole matrix.
+MARKET_ACTIONS = {a for a in MATRIX if a.value.split(".")[0] in {"tender", "objection", "audit"}}
+
+
 def test_every_action_has_an_expectation_and_an_endpoint():
-    assert set(EXPECTED) == set(MATRIX) == set(ENDPOINTS)
+    assert set(EXPECTED) == MARKET_ACTIONS == set(ENDPOINTS)
 
 
 def test_the_matrix_is_the_expected_table():
-    assert {a: {r.value for r in roles} for a, roles in MATRIX.items()} == EXPECTED
+    assert {a: {r.value for r in MATRIX[a]} for a in MARKET_ACTIONS} == EXPECTED
 
 
 @pytest.mark.parametrize("role", ROLES, ids=[r or "anonymous" for r in ROLES])

@@ -1,0 +1,155 @@
+"""Reads for agencies, certificates and credit: who may see what is decided here."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from agencies import pki
+from agencies.ca import platform_ca
+from agencies.choices import AdmissionStatus, CreditList, EvaluationStatus, ListEntryStatus
+from agencies.credit import in_force_q, with_credit
+from agencies.models import Agency, Certificate, CreditEvent, CreditListEntry, ServiceEvaluation
+from core import clock
+from core.errors import NotFound
+from core.permissions import Action, Role, can, organisation_id_of
+from market.models import User
+
+# Agencies the public directory shows: in the supermarket now, or suspended from it (a suspension
+# is a public fact too).
+DIRECTORY_STATUSES = (AdmissionStatus.ADMITTED, AdmissionStatus.SUSPENDED)
+DECIDED_STATUSES = (
+    ListEntryStatus.DECIDED,
+    ListEntryStatus.IN_FORCE,
+    ListEntryStatus.EXPIRED,
+    ListEntryStatus.REVOKED,
+)
+
+
+def agency_directory(*, at: datetime | None = None, filters: dict[str, Any] | None = None) -> QuerySet[Agency]:
+    """The public directory with score and list status at ``at``, one query for the page."""
+    at = at or clock.now()
+    qs = Agency.objects.filter(status__in=DIRECTORY_STATUSES).select_related("organisation")
+    filters = filters or {}
+    if filters.get("category"):
+        # JSON containment differs between SQLite and PostgreSQL; a quoted-token match works on both.
+        qs = qs.filter(service_categories__icontains=f'"{filters["category"]}"')
+    if filters.get("region"):
+        qs = qs.filter(organisation__region__startswith=filters["region"])
+    if filters.get("q"):
+        qs = qs.filter(Q(organisation__name__icontains=filters["q"]) | Q(organisation__uscc=filters["q"].upper()))
+    qs = with_credit(qs, at)
+    if filters.get("list") == CreditList.BLACK:
+        qs = qs.filter(**{"on_black_list": True})  # annotated by with_credit
+    elif filters.get("list") == CreditList.RED:
+        qs = qs.filter(**{"on_red_list": True})
+    return qs
+
+
+def agency_public(*, uscc: str) -> Agency:
+    agency = agency_directory().filter(organisation__uscc=uscc.upper()).first()
+    if agency is None:
+        raise NotFound("No such agency in the directory.", "名录中没有该中介机构。")
+    return agency
+
+
+def agency_list_for_staff(*, status: str | None = None) -> QuerySet[Agency]:
+    qs = with_credit(Agency.objects.select_related("organisation"), clock.now())
+    return qs.filter(status=status) if status else qs
+
+
+def agency_for_staff(*, agency_id: int) -> Agency:
+    agency = agency_list_for_staff().filter(pk=agency_id).first()
+    if agency is None:
+        raise NotFound("No such agency.", "中介机构不存在。")
+    return agency
+
+
+def agency_own(*, user: User) -> Agency:
+    agency = (
+        with_credit(Agency.objects.select_related("organisation"), clock.now())
+        .filter(organisation_id=organisation_id_of(user))
+        .first()
+    )
+    if agency is None:
+        raise NotFound("Your organisation has no agency profile.", "您的机构尚无中介机构档案。")
+    return agency
+
+
+def certificates_of_agency(*, uscc: str) -> QuerySet[Certificate]:
+    """Every certificate ever issued to the agency, revoked and expired ones included: a verifier
+    needs them to check signatures made while they were valid."""
+    return Certificate.objects.filter(organisation__uscc=uscc.upper(), holder__isnull=True).select_related(
+        "organisation"
+    )
+
+
+def certificates_of_holder(*, user: User) -> QuerySet[Certificate]:
+    return Certificate.objects.filter(holder=user).select_related("organisation", "holder")
+
+
+def certificate_public(*, serial: str) -> Certificate:
+    cert = Certificate.objects.select_related("organisation", "holder").filter(serial=serial.lower()).first()
+    if cert is None:
+        raise NotFound("No such certificate.", "证书不存在。")
+    return cert
+
+
+def revocation_list_pem() -> bytes:
+    """The CA's current certificate revocation list (CRL), signed now, valid for a day."""
+    from datetime import timedelta
+
+    now = clock.now()
+    revoked = [
+        (int(c.serial, 16), c.revoked_at, c.revocation_reason or "unspecified")
+        for c in Certificate.objects.filter(revoked_at__isnull=False).order_by("revoked_at", "id")
+        if c.revoked_at is not None
+    ]
+    return pki.crl_build(platform_ca(), revoked, now=now, next_update=now + timedelta(days=1))
+
+
+def list_entries_public(*, list_kind: str | None = None, scope: str = "current") -> QuerySet[CreditListEntry]:
+    """Decided entries: ``current`` ones in force now, or the ``history`` (every decided entry,
+    expired and revoked included). Proposals and dismissals are not public."""
+    qs = CreditListEntry.objects.filter(status__in=DECIDED_STATUSES).select_related("agency__organisation")
+    if list_kind:
+        qs = qs.filter(list_kind=list_kind)
+    if scope == "current":
+        qs = qs.filter(in_force_q(clock.now()))
+    return qs
+
+
+def list_entries_for_staff(*, status: str | None = None, list_kind: str | None = None) -> QuerySet[CreditListEntry]:
+    qs = CreditListEntry.objects.select_related("agency__organisation", "source_event__kind")
+    if status:
+        qs = qs.filter(status=status)
+    if list_kind:
+        qs = qs.filter(list_kind=list_kind)
+    return qs
+
+
+def credit_events(*, user: User, agency_id: int | None = None) -> QuerySet[CreditEvent]:
+    """Supervisors and operators see every event; an agency sees its own."""
+    qs = CreditEvent.objects.select_related("kind", "agency__organisation")
+    if can(user, Action.CREDIT_VIEW_ALL):
+        return qs.filter(agency_id=agency_id) if agency_id else qs
+    if user.role == Role.AGENCY:
+        return qs.filter(agency__organisation_id=organisation_id_of(user))
+    return qs.none()
+
+
+def evaluations(*, user: User, status: str | None = None) -> QuerySet[ServiceEvaluation]:
+    """Operators (moderation) and supervisors see all; a purchaser its own; an agency those
+    about it that were approved."""
+    qs = ServiceEvaluation.objects.select_related("tender", "agency__organisation")
+    if can(user, Action.EVALUATION_MODERATE) or can(user, Action.CREDIT_VIEW_ALL):
+        pass
+    elif user.role == Role.PURCHASER:
+        qs = qs.filter(tender__purchaser_id=user.organisation_id)
+    elif user.role == Role.AGENCY:
+        qs = qs.filter(agency__organisation_id=organisation_id_of(user), status=EvaluationStatus.APPROVED)
+    else:
+        return qs.none()
+    return qs.filter(status=status) if status else qs
