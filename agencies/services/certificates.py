@@ -201,7 +201,8 @@ def certificate_revoke(*, actor: User, serial: str, reason: str, note: str = "")
         note = require_reason(note, "Revoking a certificate without a coded reason", "吊销证书")
     with transaction.atomic():
         cert = (
-            Certificate.objects.select_for_update()
+            # Lock the certificate row only: PostgreSQL cannot lock the nullable side of the holder join.
+            Certificate.objects.select_for_update(of=("self",))
             .select_related("organisation", "holder")
             .filter(serial=serial)
             .first()

@@ -21,7 +21,8 @@ from core.audit import audit_record
 from core.errors import ApplicationError, NotFound, require_reason
 from core.permissions import Action, organisation_id_of, require
 from market.choices import TenderStatus
-from market.models import Tender, User
+from market.locks import lock_tender
+from market.models import User
 
 
 def event_snapshot(event: CreditEvent) -> dict[str, Any]:
@@ -146,8 +147,8 @@ def evaluation_submit(*, actor: User, tender_id: int, scores: dict[str, int], co
     if bad:
         raise ApplicationError("invalid", "Rate every dimension from 1 to 5.", "每一项须评 1 至 5 分。", fields=bad)
     with transaction.atomic():
-        tender = Tender.objects.select_for_update().filter(pk=tender_id).first()
-        if tender is None or tender.purchaser_id != organisation_id_of(actor):
+        tender = lock_tender(tender_id)
+        if tender.purchaser_id != organisation_id_of(actor):
             raise NotFound("No such tender.", "招标项目不存在。")
         if tender.status != TenderStatus.COMPLETED:
             raise ApplicationError(
