@@ -136,7 +136,7 @@ def _check_period(entry: CreditListEntry, starts_at: datetime, ends_at: datetime
     kind = entry.source_event.kind if entry.source_event else None
     low = add_years(starts_at, kind.black_min_years) if kind and kind.black_min_years else starts_at
     high = add_years(starts_at, kind.black_max_years if kind and kind.black_max_years else MAX_BLACK_YEARS)
-    if not low <= ends_at <= high:
+    if not (low <= ends_at <= high and ends_at > starts_at):
         raise ApplicationError(
             "period_out_of_range",
             f"For this violation the period must end between {low.date()} and {high.date()}.",

@@ -741,3 +741,13 @@ def test_a_black_entry_cannot_end_before_it_starts(world, frozen_clock):
         _decide(world, entry, starts_at=frozen_clock + 10 * DAY, ends_at=frozen_clock + 5 * DAY)
     assert refused.value.code == "period_out_of_range"
     assert _row(entry) == before
+
+
+def test_a_black_entry_without_a_minimum_cannot_end_when_it_starts(world):
+    entry = _propose(world)
+    start = clock.now() + DAY
+    with pytest.raises(ApplicationError) as refused:
+        _decide(world, entry, starts_at=start, ends_at=start)
+    assert refused.value.code == "period_out_of_range"
+    entry.refresh_from_db()
+    assert entry.status == L.PROPOSED and entry.ends_at is None

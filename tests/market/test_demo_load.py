@@ -2,19 +2,42 @@
 
 from __future__ import annotations
 
+import stat
 from collections import Counter
 from datetime import timedelta
 from io import StringIO
+from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.utils import timezone
 
+from agencies import pki
+from agencies.ca import platform_ca
+from agencies.choices import AdmissionStatus, CertificatePurpose, CreditList, EvaluationStatus, ListEntryStatus
+from agencies.credit import evaluation_average_kind
+from agencies.eligibility import admission_status_at, agency_is_barred, agency_is_qualified
+from agencies.models import (
+    LOCAL,
+    AdmissionDecision,
+    Agency,
+    Certificate,
+    CreditEvent,
+    CreditListEntry,
+    Qualification,
+    ServiceEvaluation,
+)
+from agencies.selectors import list_entries_public
 from agencies.uscc import uscc_is_valid
 from bidding.models import Bid
 from core import clock
 from core.audit import audit_verify
 from core.models import AuditEntry
+from core.permissions import Role
 from market.choices import OrganisationKind, TenderStatus
 from market.models import ROLE_OF_KIND, Notice, Objection, Organisation, Tender, User
 
@@ -36,10 +59,22 @@ EVERY_STATE = [
 ]
 
 
+KEY_HOLDERS = ["operator", "supervisor", "purchaser1", "purchaser2", "purchaser3"]
+OPEN_STATES = [TenderStatus.PUBLISHED, TenderStatus.OPENING, TenderStatus.EVALUATING, TenderStatus.SUSPENDED]
+
+
 @pytest.fixture(autouse=True)
 def real_clock() -> None:
     """The command runs against the real clock, as it does on a demo server (conftest freezes it)."""
     clock.reset()
+
+
+@pytest.fixture(autouse=True)
+def key_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The demo keys go to the test's own directory, never into the repository's var/."""
+    directory = tmp_path / "demo-keys"
+    monkeypatch.setenv("AGORA_DEMO_KEY_DIR", str(directory))
+    return directory
 
 
 def load() -> str:
@@ -56,8 +91,18 @@ def counts() -> dict[str, int]:
         "bids": Bid.objects.count(),
         "notices": Notice.objects.count(),
         "objections": Objection.objects.count(),
+        "agencies": Agency.objects.count(),
+        "qualifications": Qualification.objects.count(),
+        "certificates": Certificate.objects.count(),
+        "evaluations": ServiceEvaluation.objects.count(),
+        "credit_events": CreditEvent.objects.count(),
+        "list_entries": CreditListEntry.objects.count(),
         "audit": AuditEntry.objects.count(),
     }
+
+
+def agency(username: str) -> Agency:
+    return Agency.objects.select_related("organisation").get(organisation__users__username=username)
 
 
 def test_organisations_users_and_their_codes() -> None:
@@ -86,7 +131,7 @@ def test_organisations_users_and_their_codes() -> None:
 
 def test_tenders_cover_every_state_on_the_demo_profile() -> None:
     output = load()
-    assert Tender.objects.count() == 20
+    assert Tender.objects.count() == 24
     states = Counter(Tender.objects.values_list("status", flat=True))
     missing = [state for state in EVERY_STATE if not states[state]]
     assert not missing, f"no demo tender in {missing}"
@@ -103,12 +148,14 @@ def test_tenders_cover_every_state_on_the_demo_profile() -> None:
     assert abs(clock.now() - timezone.now()) < timedelta(seconds=5)
 
 
-def test_second_run_changes_nothing() -> None:
+def test_second_run_changes_nothing(key_dir: Path) -> None:
     load()
     before = counts()
+    keys = {path.name: path.read_bytes() for path in key_dir.iterdir()}
     output = load()
     assert "already loaded" in output
     assert counts() == before
+    assert {path.name: path.read_bytes() for path in key_dir.iterdir()} == keys
 
 
 def test_audit_trail_intact_afterwards() -> None:
@@ -123,3 +170,208 @@ def test_password_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     output = load()
     assert "another-demo-pass-42" in output
     assert User.objects.get(username="operator").check_password("another-demo-pass-42")
+
+
+def test_agencies_registered_qualified_and_reviewed() -> None:
+    load()
+    agencies = Agency.objects.select_related("organisation")
+    assert agencies.count() == 12
+    assert Counter(agencies.values_list("status", flat=True)) == {
+        AdmissionStatus.ADMITTED: 10,
+        AdmissionStatus.RETURNED: 1,
+        AdmissionStatus.APPLIED: 1,
+    }
+    now = clock.now()
+    today = now.astimezone(LOCAL).date()
+    for item in agencies:
+        # Registered through the service: the agency's own user applied, and it was audited.
+        member = item.organisation.users.get()
+        assert member.role == Role.AGENCY and member.username.startswith("agency")
+        first = item.decisions.first()
+        assert first is not None and (first.action, first.decided_by) == ("apply", member)
+        assert AuditEntry.objects.filter(action="agency.register", object_id=str(item.pk)).exists()
+        qualifications = list(item.qualifications.all())
+        assert 1 <= len(qualifications) <= 2, item
+        assert all(q.valid_until >= today and q.issuer and q.number for q in qualifications)
+        assert any(agency_is_qualified(item, q.category) for q in qualifications)
+    # One qualification runs out within days (still counting today).
+    soon = Qualification.objects.filter(valid_until__lte=today + timedelta(days=7))
+    assert soon.count() == 1 and soon.get().counts_at(now)
+
+    returned, applied = agency("agency11"), agency("agency10")
+    assert returned.status == AdmissionStatus.RETURNED and returned.status_reason
+    step = returned.decisions.last()
+    assert step is not None and step.action == "return" and step.decided_by == User.objects.get(username="operator")
+    assert applied.status == AdmissionStatus.APPLIED and applied.decisions.count() == 1
+    admitted = agencies.filter(status=AdmissionStatus.ADMITTED)
+    assert (
+        not AdmissionDecision.objects.filter(agency__in=admitted, action="admit")
+        .exclude(decided_by__username="operator")
+        .exists()
+    )
+
+    # Only admitted agencies bid, each admitted when its bid came in.
+    for bid in Bid.objects.select_related("agency"):
+        item = Agency.objects.get(organisation=bid.agency)
+        assert admission_status_at(item, bid.received_at) == AdmissionStatus.ADMITTED, bid
+    assert not Bid.objects.filter(agency__agency__in=[returned, applied]).exists()
+
+
+def test_certificates_and_demo_keys(key_dir: Path) -> None:
+    output = load()
+    now = clock.now()
+    ca_certificate = platform_ca().certificate
+    expected_files = set()
+
+    def key_of(username: str) -> object:
+        path = key_dir / f"{username}.key.pem"
+        assert path.is_file(), path
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+        expected_files.add(path.name)
+        return serialization.load_pem_private_key(path.read_bytes(), password=None)
+
+    def check(cert: Certificate, key: object) -> None:
+        assert cert.status_at(now) == "valid"
+        x509 = pki.certificate_load(cert.pem.encode())
+        pki.certificate_check(ca_certificate, x509, at=now)
+        assert pki.certificate_uscc(x509) == cert.organisation.uscc
+        public = key.public_key()  # type: ignore[attr-defined]
+        assert pki.public_key_fingerprint(public) == cert.fingerprint == pki.public_key_fingerprint(x509)
+
+    for item in Agency.objects.select_related("organisation"):
+        username = item.organisation.users.get().username
+        signing = Certificate.objects.filter(organisation=item.organisation, purpose=CertificatePurpose.SIGNING)
+        if item.status != AdmissionStatus.ADMITTED:
+            assert not signing.exists() and not (key_dir / f"{username}.key.pem").exists()
+            continue
+        assert signing.count() == 1, username
+        cert = signing.get()
+        assert cert.holder is None and cert.key_kind == pki.KEY_ED25519
+        key = key_of(username)
+        assert isinstance(key, Ed25519PrivateKey)
+        check(cert, key)
+
+    for username in KEY_HOLDERS:
+        holder = User.objects.get(username=username)
+        cert = Certificate.objects.get(holder=holder, purpose=CertificatePurpose.KEY_HOLDER)
+        assert cert.organisation == holder.organisation and cert.key_kind == pki.KEY_P256
+        key = key_of(username)
+        assert isinstance(key, ec.EllipticCurvePrivateKey) and isinstance(key.curve, ec.SECP256R1)
+        check(cert, key)
+
+    assert Certificate.objects.count() == 15
+    assert {path.name for path in key_dir.iterdir()} == expected_files
+    assert stat.S_IMODE(key_dir.stat().st_mode) & 0o077 == 0
+    assert "PRIVATE KEY" not in output and str(key_dir) in output
+
+
+def test_service_evaluations_and_their_credit_events() -> None:
+    load()
+    completed = Tender.objects.filter(status=TenderStatus.COMPLETED)
+    assert completed.count() >= 6
+    for tender in completed:
+        # The purchaser rated the agency that won and served the tender.
+        assert tender.winner is not None
+        evaluation = ServiceEvaluation.objects.get(tender=tender)
+        assert evaluation.agency.organisation == tender.winner
+        assert evaluation.submitted_by.organisation_id == tender.purchaser_id
+    statuses = Counter(ServiceEvaluation.objects.values_list("status", flat=True))
+    assert statuses[EvaluationStatus.APPROVED] >= 4
+    assert statuses[EvaluationStatus.REJECTED] == 1 and statuses[EvaluationStatus.PENDING] == 1
+
+    for evaluation in ServiceEvaluation.objects.select_related("credit_event__kind", "moderated_by"):
+        if evaluation.status == EvaluationStatus.APPROVED:
+            event = evaluation.credit_event
+            assert event is not None and event.agency_id == evaluation.agency_id
+            assert (event.source_type, event.source_id) == ("agencies.serviceevaluation", str(evaluation.pk))
+            assert event.kind.code == evaluation_average_kind(evaluation.average)
+            assert event.points == event.kind.points and event.counts_at(clock.now())
+            assert evaluation.moderated_by is not None and evaluation.moderated_by.role == Role.OPERATOR
+        else:
+            assert evaluation.credit_event is None
+            assert not CreditEvent.objects.filter(source_id=str(evaluation.pk), source_type__contains="evaluation")
+        if evaluation.status == EvaluationStatus.REJECTED:
+            assert evaluation.moderation_note
+
+
+def test_black_and_red_lists_in_force() -> None:
+    load()
+    black = list_entries_public(list_kind=CreditList.BLACK, scope="current")
+    red = list_entries_public(list_kind=CreditList.RED, scope="current")
+    assert black.count() == 2
+    assert red.count() == 5
+
+    for entry in black:
+        listed = entry.agency
+        assert listed.status == AdmissionStatus.ADMITTED
+        assert agency_is_barred(listed.organisation, "bid")
+        # Decided on a serious violation the supervisor recorded, within the law's range for it.
+        assert entry.source_event is not None and entry.source_event.kind.code in ("collusion", "false_materials")
+        recorder, decider = entry.source_event.recorded_by, entry.decided_by
+        assert recorder is not None and recorder.role == Role.SUPERVISOR
+        assert decider is not None and decider.role == Role.SUPERVISOR
+        assert entry.document_number.startswith("江公管信〔")
+        assert entry.subject_uscc == listed.organisation.uscc and "bid" in entry.restricted_actions
+        assert entry.starts_at is not None and entry.ends_at is not None
+        assert timedelta(days=365) <= entry.ends_at - entry.starts_at <= timedelta(days=3 * 366)
+        assert entry.status == ListEntryStatus.IN_FORCE
+        # A barred agency has no bid standing on a tender that is still going.
+        assert not Bid.objects.filter(agency=listed.organisation, tender__status__in=OPEN_STATES).exists()
+
+    for entry in red:
+        listed = entry.agency
+        assert listed.status == AdmissionStatus.ADMITTED and not agency_is_barred(listed.organisation, "bid")
+        assert entry.document_number.startswith("江公管信〔") and entry.incentives
+        assert listed.credit_events.filter(kind__code="commendation").exists()
+    assert not set(black.values_list("agency", flat=True)) & set(red.values_list("agency", flat=True))
+
+    # Every agency bidding on an open tender may bid.
+    for bid in Bid.objects.filter(tender__status=TenderStatus.PUBLISHED).select_related("agency"):
+        assert not agency_is_barred(bid.agency, "bid"), bid
+
+    # History: a black-list entry revoked (信用修复) and a dismissed red-list proposal, kept on record.
+    revoked = CreditListEntry.objects.get(status=ListEntryStatus.REVOKED)
+    assert revoked.list_kind == CreditList.BLACK and revoked.revoked_at and revoked.closing_reason
+    dismissed = CreditListEntry.objects.get(status=ListEntryStatus.DISMISSED)
+    assert dismissed.list_kind == CreditList.RED and dismissed.closing_reason
+    assert list_entries_public(scope="history").count() == 8
+    assert not CreditListEntry.objects.filter(status=ListEntryStatus.PROPOSED).exists()
+
+
+def test_missing_ca_is_a_clear_error(settings, tmp_path: Path, key_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    settings.AGORA_CA_KEY_FILE = tmp_path / "no-ca" / "ca-key.pem"
+    settings.AGORA_CA_CERT_FILE = tmp_path / "no-ca" / "ca-cert.pem"
+    with pytest.raises(CommandError, match=r"python manage\.py ca_init"):
+        load()
+    assert not Organisation.objects.exists() and not AuditEntry.objects.exists()
+    assert not key_dir.exists()
+
+
+def test_keys_from_an_earlier_run_are_reused(key_dir: Path) -> None:
+    key_dir.mkdir()
+    earlier: dict[str, pki.PrivateKey] = {
+        "agency1": Ed25519PrivateKey.generate(),
+        "purchaser1": ec.generate_private_key(ec.SECP256R1()),
+    }
+    for username, key in earlier.items():
+        pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        (key_dir / f"{username}.key.pem").write_bytes(pem)
+        (key_dir / f"{username}.key.pem").chmod(0o644)  # left readable by an older run: tightened
+    load()
+    for username, key in earlier.items():
+        cert = Certificate.objects.get(organisation__users__username=username, revoked_at__isnull=True)
+        assert cert.fingerprint == pki.public_key_fingerprint(key.public_key())
+        assert stat.S_IMODE((key_dir / f"{username}.key.pem").stat().st_mode) == 0o600
+
+
+def test_a_key_of_the_wrong_type_stops_the_load(key_dir: Path) -> None:
+    key_dir.mkdir()
+    pem = Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    (key_dir / "operator.key.pem").write_bytes(pem)  # an opening-key holder needs P-256
+    with pytest.raises(CommandError, match=r"operator\.key\.pem"):
+        load()
+    assert not Organisation.objects.exists() and not Certificate.objects.exists()

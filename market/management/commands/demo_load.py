@@ -1,15 +1,29 @@
 """``manage.py demo_load``: a small, realistic demo world for the fictional city of 江州市.
 
 It creates the trading centre, a supervisory department, three purchasers and twelve agencies,
-one user for each, and twenty tenders spread over every state of the lifecycle. The tenders are
-moved only through the services (``market.services``) and the clock (``market.clock``), exactly
-as the platform would move them, so every notice and audit entry is the real one. The past part
-of the story is played on a frozen platform clock starting two hours ago; the clock is then put
-back to real time and the tenders still open for bids are published with deadlines 15-50 minutes
-ahead, so a running ``manage.py clock`` moves them on live.
+one user for each, and twenty-four tenders spread over every state of the lifecycle. Everything
+moves only through the services (``market.services``, ``agencies.services``) and the clocks
+(``market.clock``, ``agencies.clock``), exactly as the platform would move it, so every notice,
+credit record and audit entry is the real one.
+
+The agencies register themselves with their qualification certificates (``agencies.demo`` holds
+who they are); the trading centre admits ten, returns one and has one new application waiting.
+Each admitted agency holds a bid-signing certificate and each opening-key holder (trading centre,
+supervisor, purchasers) a key-holder certificate; the demo plays their clients, so the private
+keys are made here and written to the demo key directory (``AGORA_DEMO_KEY_DIR``, default
+``var/demo-keys``), never to the database. Purchasers rate the agencies that served their
+completed tenders and the trading centre moderates the ratings; the supervisor records credit
+events and decides the red and black lists: two black-list and five red-list entries are in force
+at the end, with a revoked (信用修复) and a dismissed entry for history.
+
+The past part of the story is played on a frozen platform clock starting two and a half hours ago
+(the agencies' applications half an hour before the first tender notice); the clock is then put
+back to real time, the certificates are issued, and the tenders still open for bids are published
+with deadlines 15-50 minutes ahead, so a running ``manage.py clock`` moves them on live.
 
 Idempotent: if the demo trading centre exists, the command says so and changes nothing. Meant for
-an empty database (the backdated story would otherwise interleave with real audit entries).
+an empty database (the backdated story would otherwise interleave with real audit entries). Needs
+the platform CA (``manage.py ca_init``; ``make demo`` runs it first).
 """
 
 from __future__ import annotations
@@ -26,6 +40,23 @@ from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from agencies import demo as agency_demo
+from agencies.ca import platform_ca
+from agencies.choices import AdmissionStatus, CertificatePurpose, CreditList, EvaluationStatus, RestrictedAction
+from agencies.clock import run_credit_steps
+from agencies.eligibility import agency_may
+from agencies.models import LOCAL, Agency, Certificate, CreditEvent, CreditListEntry, Qualification, ServiceEvaluation
+from agencies.selectors import list_entries_public
+from agencies.services.admission import agency_admit, agency_return
+from agencies.services.credit import credit_event_record, evaluation_moderate, evaluation_submit
+from agencies.services.lists import (
+    add_years,
+    list_entry_decide,
+    list_entry_dismiss,
+    list_entry_propose,
+    list_entry_revoke,
+)
+from agencies.services.registration import agency_register, qualification_add
 from agencies.uscc import uscc_check_char
 from bidding.models import Bid
 from core import clock
@@ -323,6 +354,48 @@ TENDERS: dict[str, TenderSpec] = {
         "服务内容：实验楼屋面及外墙维修工程预算编制。",
         QUAL_AGENCY,
     ),
+    # completed and rated (with T01 and T02): the agencies' service evaluations need finished work
+    "T21": TenderSpec(
+        "purchaser3",
+        "江州市城北客运站迁建工程环境影响报告表编制服务",
+        M.LOWEST_PRICE,
+        C.ENVIRONMENTAL_ASSESSMENT,
+        "95000",
+        "0",
+        "服务内容：编制建设项目环境影响报告表并配合完成审批。服务期限：40 日历天。",
+        QUAL_AGENCY,
+    ),
+    "T22": TenderSpec(
+        "purchaser1",
+        "江州市第一中学运动场及看台改造工程施工监理服务",
+        M.LOWEST_PRICE,
+        C.SUPERVISION,
+        "260000",
+        "5000",
+        "服务内容：400 米标准运动场、看台及配套排水工程施工阶段监理。服务期限：8 个月。",
+        QUAL_AGENCY + "具有房屋建筑工程监理乙级及以上资质。",
+    ),
+    "T23": TenderSpec(
+        "purchaser3",
+        "江州市交通运输局2025年度部门预算执行情况审计服务",
+        M.DIRECT,
+        C.AUDIT,
+        "120000",
+        "0",
+        "服务内容：2025 年度部门预算执行情况及专项资金使用情况审计，出具审计报告。",
+        QUAL_AGENCY,
+        direct_reason="市财政局通知限期报送年度预算执行审计报告，时间紧迫；预算低于直接选取限额，经局党组会研究决定直接选取。",
+    ),
+    "T24": TenderSpec(
+        "purchaser2",
+        "江州市人民医院2025年度零星维修工程结算审核服务",
+        M.OPTIMAL_PRICE,
+        C.COST_CONSULTING,
+        "70000",
+        "0",
+        "服务内容：2025 年度院区零星维修工程（约 60 项）结算审核，出具审核报告。",
+        QUAL_AGENCY,
+    ),
 }
 
 # The state each tender must be in when the load finishes (checked before committing).
@@ -347,7 +420,50 @@ EXPECTED: dict[str, str] = {
     "T18": TenderStatus.PUBLISHED,
     "T19": TenderStatus.PENDING_REVIEW,
     "T20": TenderStatus.DRAFT,
+    "T21": TenderStatus.COMPLETED,
+    "T22": TenderStatus.COMPLETED,
+    "T23": TenderStatus.COMPLETED,
+    "T24": TenderStatus.COMPLETED,
 }
+
+# --- the agencies' part of the story (their profiles and qualifications: agencies.demo) --------------
+AGENCIES = [spec.username for spec in ORGANISATIONS if spec.kind == K.AGENCY]
+# The trading centre returns the law firm's application (so nobody could bid for T10, which fails);
+# the asset appraiser applies today and waits for review. The other ten are admitted and are the
+# only ones that ever bid.
+RETURNED = "agency11"
+APPLIED = "agency10"
+ADMITTED = [a for a in AGENCIES if a not in (RETURNED, APPLIED)]
+# In force at the end: black-listed (admitted, but bid on no tender still open), and red-listed.
+BLACK = ["agency4", "agency6"]
+RED = ["agency2", "agency3", "agency5", "agency7", "agency9"]
+# The opening-key holders (DOMAIN.md, bids §2): trading centre, supervisor, purchasers.
+KEY_HOLDERS = ["operator", "supervisor", "purchaser1", "purchaser2", "purchaser3"]
+
+ADMIT_REASON = "营业执照、资质证书及信用承诺书经核验无误，准予入驻江州市网上中介服务超市。"
+RETURN_REASON = (
+    "经向江西省司法厅核验，所提交《律师事务所执业许可证》副本的年度考核记录与登记信息不一致，"
+    "请核实后重新提交加盖公章的执业许可证副本及最近一年度考核结果。"
+)
+
+# Service evaluations of the completed tenders: scores, the purchaser's comment, and what the
+# trading centre does with it (True approve, False reject, None leave pending).
+SCORE_NAMES = ("quality", "timeliness", "attitude", "fees", "conduct")
+EVALUATIONS: dict[str, tuple[tuple[int, int, int, int, int], str, bool | None]] = {
+    "T01": ((5, 5, 4, 4, 5), "造价控制及时准确，驻场人员专业负责，竣工结算审核核减金额明显。", True),
+    "T02": ((4, 3, 4, 4, 4), "成果质量符合规范要求；外业受天气影响进度略有滞后，沟通较及时。", True),
+    "T23": (
+        (2, 1, 3, 3, 2),
+        "审计报告出具时间比预期晚半个月，主要原因是我局部分科室资料报送不及时。",
+        False,
+    ),
+    "T21": ((5, 4, 5, 4, 5), "报告表编制质量高，一次性通过技术审查，按期完成报批。", True),
+    "T22": ((5, 5, 5, 4, 5), "监理人员到岗率高，旁站记录完整，对隐蔽工程把关严格。", True),
+    "T24": ((4, 5, 4, 4, 4), "审核及时，审减依据充分，收费合理。", None),
+}
+EVALUATION_REJECT_NOTE = (
+    "评价意见所述延误系采购人自身资料报送不及时所致，与评分不相符，不能客观反映中介服务质量，不予采用。"
+)
 
 
 def _org_code(name: str) -> str:
@@ -367,28 +483,41 @@ def _minute(dt: datetime) -> datetime:
 
 
 class Loader:
-    """Plays the demo story. ``T0`` is two hours before the real start, rounded to the minute."""
+    """Plays the demo story. ``T0`` is two hours before the real start, rounded to the minute; the
+    agencies apply from ``T0 - 30 minutes``."""
 
-    def __init__(self, password_hash: str) -> None:
+    def __init__(self, password: str, password_hash: str) -> None:
+        self.password = password
         self.password_hash = password_hash
         self.orgs: dict[str, Organisation] = {}
         self.users: dict[str, User] = {}
         self.tenders: dict[str, int] = {}
+        self.agency_ids: dict[str, int] = {}
+        self.evaluations: dict[str, int] = {}
+        self.black_entries: dict[str, int] = {}
+        self.new_keys = 0
         self.start = clock.now()
         self.t0 = _minute(self.start) - timedelta(hours=2)
-        self.last = self.t0
+        self.last = self.t0 - timedelta(hours=1)
+        self.specs = {spec.username: spec for spec in ORGANISATIONS}
 
     # --- helpers ------------------------------------------------------------------------------
     def at(self, minutes: float) -> None:
-        """Move the frozen clock to ``T0 + minutes`` (never backwards) and run what is due."""
+        """Move the frozen clock to ``T0 + minutes`` (never backwards) and run what is due, as
+        ``manage.py clock`` would: the tenders' steps and the credit lists' steps."""
         when = self.t0 + timedelta(minutes=minutes)
         assert when >= self.last, "the demo story only moves forward in time"
         self.last = when
         clock.freeze(when)
         run_due_transitions()
+        run_credit_steps()
 
     def user(self, username: str) -> User:
         return self.users[username]
+
+    def document(self, number: int) -> str:
+        """The supervisory department's document number (文号) for a list decision."""
+        return f"江公管信〔{clock.now().astimezone(LOCAL).year}〕{number}号"
 
     def create(self, key: str, deadline: datetime) -> int:
         spec = TENDERS[key]
@@ -418,11 +547,15 @@ class Loader:
     def bid(self, key: str, agencies: list[int]) -> None:
         """PLACEHOLDER bid registrations until the bidding issue lands: bare ``Bid`` rows, received
         now (before the deadline), with the digest of deterministic bytes standing in for the sealed
-        ciphertext. No encryption, signature or receipt is involved yet."""
+        ciphertext. No encryption, signature or receipt is involved yet. Only an agency that may
+        bid now (admitted, not black-listed) does."""
         tender = Tender.objects.get(pk=self.tenders[key])
         assert clock.now() < tender.bid_deadline
         for number in agencies:
             agency = self.orgs[f"agency{number}"]
+            verdict = agency_may(agency, RestrictedAction.BID)
+            if not verdict:
+                raise CommandError(f"demo story went off script: agency{number} may not bid on {key}: {verdict.detail}")
             digest = hashlib.sha256(f"agora-demo-bid|{tender.reference}|{agency.uscc}".encode()).hexdigest()
             Bid.objects.create(tender=tender, agency=agency, received_at=clock.now(), ciphertext_digest=digest)
 
@@ -443,7 +576,11 @@ class Loader:
 
     # --- the world ----------------------------------------------------------------------------
     def organisations_and_users(self) -> None:
+        """The trading centre, the supervisory department and the purchasers; the agencies register
+        themselves (:meth:`register_agency`)."""
         for spec in ORGANISATIONS:
+            if spec.kind == K.AGENCY:
+                continue
             org = Organisation(
                 kind=spec.kind,
                 name=spec.name,
@@ -471,6 +608,145 @@ class Loader:
             user.save()
             self.users[spec.username] = user
 
+    # --- the agencies -------------------------------------------------------------------------
+    def register_agency(self, username: str) -> None:
+        """The agency registers (入驻申请) and adds its qualification certificates."""
+        spec, profile = self.specs[username], agency_demo.PROFILES[username]
+        email = f"{username}@demo.agora.invalid"
+        agency = agency_register(
+            username=username,
+            password=self.password,
+            name=spec.name,
+            uscc=demo_uscc(spec),
+            region=spec.region,
+            legal_representative=profile.legal_representative,
+            service_categories=list(profile.categories),
+            contact_name=spec.contact,
+            contact_phone=spec.phone,
+            contact_email=email,
+            address=profile.address,
+            introduction=profile.introduction,
+        )
+        org = agency.organisation
+        user = org.users.get()
+        # The account's display name, which registration does not ask for (no service sets it).
+        user.last_name, user.first_name, user.email = spec.contact[0], spec.contact[1:], email
+        user.save(update_fields=["last_name", "first_name", "email"])
+        self.orgs[username], self.users[username], self.agency_ids[username] = org, user, agency.pk
+        today = clock.now().astimezone(LOCAL).date()
+        for qualification in profile.qualifications:
+            qualification_add(actor=user, data=qualification.data(today))
+
+    def agencies_before_the_tenders(self) -> None:
+        """T0 - 30 min: the supermarket fills up before the first notice goes out."""
+        self.at(-30)
+        for username in AGENCIES:
+            if username != APPLIED:
+                self.register_agency(username)
+
+        self.at(-25)  # the trading centre reviews the applications (入驻审核)
+        operator = self.user("operator")
+        for username in ADMITTED:
+            agency_admit(actor=operator, agency_id=self.agency_ids[username], reason=ADMIT_REASON)
+        agency_return(actor=operator, agency_id=self.agency_ids[RETURNED], reason=RETURN_REASON)
+
+        # The law firm's application had false papers in it: the supervisor records it, the rule
+        # proposes a black-list entry and the supervisor decides one year (repaired later, T0+80).
+        self.at(-20)
+        self.black_entries[RETURNED] = self.serious_event(
+            RETURNED,
+            "false_materials",
+            "申请入驻时提交的《律师事务所执业许可证》副本年度考核记录系变造，与司法行政机关登记信息不符。",
+            "江西省司法厅核查复函（赣司函〔{year}〕37号）",
+        )
+        self.at(-15)
+        self.decide_black(RETURNED, number=1, years=1)
+
+    def serious_event(self, username: str, kind: str, reason: str, evidence: str) -> int:
+        """The supervisor records a serious violation; returns the black-list entry the rule proposed."""
+        event = credit_event_record(
+            actor=self.user("supervisor"),
+            agency_id=self.agency_ids[username],
+            kind=kind,
+            reason=reason,
+            evidence=evidence.format(year=clock.now().astimezone(LOCAL).year),
+        )
+        return int(CreditListEntry.objects.values_list("pk", flat=True).get(source_event=event))
+
+    def decide_black(self, username: str, *, number: int, years: int) -> None:
+        start = clock.now()
+        list_entry_decide(
+            actor=self.user("supervisor"),
+            entry_id=self.black_entries[username],
+            document_number=self.document(number),
+            starts_at=start,
+            ends_at=add_years(start, years),
+        )
+
+    def evaluate(self, key: str) -> None:
+        """The purchaser rates the agency that served its completed tender (服务评价)."""
+        scores, comment, _ = EVALUATIONS[key]
+        evaluation = evaluation_submit(
+            actor=self.user(TENDERS[key].purchaser),
+            tender_id=self.tenders[key],
+            scores=dict(zip(SCORE_NAMES, scores, strict=True)),
+            comment=comment,
+        )
+        self.evaluations[key] = evaluation.pk
+
+    def moderate(self) -> None:
+        """The trading centre approves the ratings (they become credit events), rejects one with its
+        reason and leaves the latest waiting."""
+        for key, (_, _, approve) in EVALUATIONS.items():
+            if approve is None:
+                continue
+            evaluation_moderate(
+                actor=self.user("operator"),
+                evaluation_id=self.evaluations[key],
+                approve=approve,
+                note="" if approve else EVALUATION_REJECT_NOTE,
+            )
+
+    def completed_on_time(self) -> None:
+        """The supervisor records each completed contract as performed on time (按期履约)."""
+        for key, status in EXPECTED.items():
+            if status != TenderStatus.COMPLETED:
+                continue
+            tender = Tender.objects.get(pk=self.tenders[key])
+            assert tender.winner_id is not None and tender.closed_at is not None
+            credit_event_record(
+                actor=self.user("supervisor"),
+                agency_id=Agency.objects.values_list("pk", flat=True).get(organisation_id=tender.winner_id),
+                kind="award_completed_on_time",
+                reason=f"{tender.reference}《{tender.title}》合同按期履约，采购人已确认完成。",
+                evidence=f"合同编号 {tender.contract_reference}",
+                occurred_at=tender.closed_at,
+            )
+
+    def credit_lists(self) -> None:
+        """Commendations, red-list proposals and decisions, two serious violations and their black-list
+        entries, a dismissed proposal and a credit repair (信用修复)."""
+        supervisor = self.user("supervisor")
+        year = clock.now().astimezone(LOCAL).year
+
+        self.at(43)
+        for username in RED:
+            credit_event_record(
+                actor=supervisor,
+                agency_id=self.agency_ids[username],
+                kind="commendation",
+                reason=f"被评为江州市{year - 1}年度公共资源交易“守信中介服务机构”，予以通报表扬。",
+                evidence=f"江公管〔{year}〕5号",
+            )
+        self.at(44)
+        for username in [*RED, "agency1"]:
+            list_entry_propose(
+                actor=supervisor,
+                agency_id=self.agency_ids[username],
+                list_kind=CreditList.RED,
+                reason="近三年无不良信用记录，服务评价优良，获评年度守信中介服务机构。",
+            )
+
     def past(self) -> None:
         """The story so far, on the frozen clock from T0 to the real start (all times in minutes)."""
         t0 = self.t0
@@ -478,15 +754,21 @@ class Loader:
         def deadline(minutes: int) -> datetime:
             return t0 + timedelta(minutes=minutes)
 
+        self.agencies_before_the_tenders()
+
         self.at(0)
         for key, minutes in [
             ("T01", 10),
             ("T02", 8),
             ("T03", 8),
             ("T04", 5),
+            ("T23", 16),
             ("T05", 30),
             ("T06", 30),
             ("T10", 20),
+            ("T21", 22),
+            ("T22", 26),
+            ("T24", 35),
             ("T11", 40),
             ("T12", 60),
             ("T14", 150),
@@ -497,15 +779,19 @@ class Loader:
         ]:
             self.publish(key, deadline(minutes))
 
+        # Nobody bids for T10: the only law firm that applied was returned, so it fails (流标).
         self.at(1)
         for key, agencies in [
             ("T01", [1, 2, 12]),
             ("T02", [5, 6, 8]),
             ("T03", [3, 4, 12]),
             ("T04", [9]),
+            ("T23", [9]),
             ("T05", [7, 12, 1, 8]),
-            ("T06", [10, 9, 12, 2, 1]),
-            ("T10", [11]),
+            ("T06", [9, 12, 2, 1]),
+            ("T21", [3, 4, 12]),
+            ("T22", [7, 12, 8]),
+            ("T24", [2, 1, 12]),
             ("T11", [8, 12, 7]),
             ("T12", [12, 1]),
             ("T14", [12, 8]),
@@ -549,12 +835,14 @@ class Loader:
         )
         self.contract("T02", "JZJT-2026-FW-017")
 
+        self.at(16)  # T23 deadline: opening
         self.at(17)  # T01 awarded
-        self.at(18)
+        self.at(18)  # T23 evaluating
         self.contract("T01", "JZYZ-2026-ZX-003")
         self.contract("T03", "JZJT-2026-FW-021")
+        self.result("T23", [9], "经评审，江州诚信会计师事务所（普通合伙）响应文件符合要求，确定为成交候选人。")
 
-        self.at(20)  # T10 deadline with one bid: 流标
+        self.at(20)  # T10 deadline without a bid: 流标
         objection_raise(
             actor=self.user("agency7"),
             tender_id=self.tenders["T14"],
@@ -563,21 +851,36 @@ class Loader:
             "资格条件，违反《招标投标法实施条例》第三十二条的规定，请求修改招标文件。",
         )
 
+        self.at(22)  # T23 awarded; T21 deadline
+        self.contract("T23", "JZJT-2026-SJ-009")
+        self.at(24)  # T21 evaluating
+        self.result("T21", [3, 12, 4], "经评审，按有效报价由低到高排序，推荐成交候选人如下。")
+
         self.at(25)  # T04's contract after its due time: recorded as late
         self.contract("T04", "JZRMYY-2026-SJ-002")
 
+        self.at(26)  # T22 deadline
+        self.at(28)  # T21 awarded; T22 evaluating
+        self.contract("T21", "JZJT-2026-HP-011")
+        self.result("T22", [7, 8, 12], "经评审，按有效报价由低到高排序，推荐成交候选人如下。")
+
         self.at(30)  # T05, T06 deadline
-        self.at(32)  # evaluating
+        self.at(32)  # evaluating; T22 awarded
         self.result("T05", [7, 12, 8, 1], "评标委员会按综合评估法评审，推荐中标候选人如下。")
-        self.result("T06", [10, 12, 9], "在交易中心见证下随机抽取，抽取结果如下。")
+        self.result("T06", [9, 12, 2], "在交易中心见证下随机抽取，抽取结果如下。")
+        self.contract("T22", "JZYZ-2026-JL-006")
 
         self.at(33)
         objection = objection_raise(
-            actor=self.user("agency9"),
+            actor=self.user("agency12"),
             tender_id=self.tenders["T06"],
             kind=ObjectionKind.RESULT,
             text="随机抽取过程未通知我单位派员到场见证，请求公开抽取过程的录像资料。",
         )
+
+        self.at(35)  # T24 deadline
+        self.at(37)  # T24 evaluating
+        self.result("T24", [2, 1, 12], "经评审，以优价法计算评审基准价，推荐成交候选人如下。")
 
         self.at(38)  # T05 awarded; T06's publicity resumes, moved later by the 5 minutes suspended
         objection_answer(
@@ -587,7 +890,8 @@ class Loader:
             answer="经核查，随机抽取在交易中心见证区进行，全过程录音录像，录像资料可在交易中心查阅。异议不成立。",
         )
 
-        self.at(40)  # T06 awarded; T11 deadline
+        self.at(40)  # T06, T24 awarded; T11 deadline
+        self.contract("T24", "JZRMYY-2026-ZX-014")
         self.at(42)  # T11 evaluating
         tender_fail_evaluation(
             actor=self.user("operator"),
@@ -595,9 +899,15 @@ class Loader:
             reason="经评标委员会评审，所有投标均未通过资格审查，本项目废标。",
         )
 
+        self.credit_lists()  # T0+43, +44: commendations and red-list proposals
+
         self.at(45)
         self.complete("T01")
         self.complete("T02")
+        self.complete("T23")
+        self.at(46)  # the purchasers rate the agencies that served them
+        for key in ("T01", "T02", "T23"):
+            self.evaluate(key)
 
         self.at(50)  # T15 deadline
         self.at(52)  # evaluating
@@ -610,6 +920,65 @@ class Loader:
             "依据《招标投标法实施条例》第六十二条暂停采购活动",
         )
 
+        self.at(55)
+        for key in ("T21", "T22", "T24"):
+            self.complete(key)
+        self.at(56)
+        for key in ("T21", "T22", "T24"):
+            self.evaluate(key)
+
+        self.at(60)  # the trading centre moderates the ratings
+        self.moderate()
+        self.at(62)
+        self.completed_on_time()
+
+        # Two serious violations found by the supervisor's investigations; the rule proposes a
+        # black-list entry for each.
+        self.at(70)
+        self.black_entries["agency4"] = self.serious_event(
+            "agency4",
+            "false_materials",
+            f"在{self.reference('T03')}《{TENDERS['T03'].title}》竞价中提供虚假项目业绩证明材料（伪造合同 2 份）。",
+            "江州市发展和改革委员会行政处理决定书（江发改法规〔{year}〕11号）",
+        )
+        self.black_entries["agency6"] = self.serious_event(
+            "agency6",
+            "collusion",
+            "在江州市自然资源局“基础测绘成果更新项目”中与其他投标人串通投标"
+            "（投标文件由同一单位编制，投标保证金自同一账户转出）。",
+            "江州市发展和改革委员会行政处理决定书（江发改法规〔{year}〕12号）",
+        )
+
+        self.at(75)  # the supervisor's decisions
+        supervisor = self.user("supervisor")
+        self.decide_black("agency4", number=2, years=2)
+        self.decide_black("agency6", number=3, years=3)
+        proposals = dict(
+            CreditListEntry.objects.filter(
+                list_kind=CreditList.RED, agency_id__in=[self.agency_ids[u] for u in [*RED, "agency1"]]
+            ).values_list("agency_id", "pk")
+        )
+        for number, username in enumerate(RED, start=4):
+            list_entry_decide(
+                actor=supervisor,
+                entry_id=proposals[self.agency_ids[username]],
+                document_number=self.document(number),
+            )
+        list_entry_dismiss(
+            actor=supervisor,
+            entry_id=proposals[self.agency_ids["agency1"]],
+            reason=f"该机构作为{self.reference('T15')}第一成交候选人被投诉涉嫌提供虚假业绩，"
+            "投诉处理期间不予认定守信激励。",
+        )
+
+        self.at(80)  # credit repair (信用修复) for the law firm
+        list_entry_revoke(
+            actor=supervisor,
+            entry_id=self.black_entries[RETURNED],
+            reason="该所已纠正失信行为，提交整改报告并作出信用承诺，完成信用修复专题培训，"
+            "经审核准予信用修复，提前移出黑名单。",
+        )
+
         self.at(100)  # T08 deadline
         self.at(102)  # T08 evaluating
         self.at(110)  # T07 deadline
@@ -619,17 +988,41 @@ class Loader:
         # so it is opening for up to two more minutes; T07's publicity runs for three.
         clock.freeze(self.start)
         run_due_transitions()
+        run_credit_steps()
         self.result("T07", [12, 8, 5], "经评审，按有效报价由低到高排序，推荐成交候选人如下。")
 
+    def reference(self, key: str) -> str:
+        return str(Tender.objects.values_list("reference", flat=True).get(pk=self.tenders[key]))
+
+    def certificates(self) -> None:
+        """The clients make their keys and the platform CA certifies them: a bid-signing certificate
+        for every admitted agency, a key-holder certificate for every opening-key holder."""
+        directory = agency_demo.key_directory()
+        try:
+            for username in ADMITTED:
+                _, created = agency_demo.agency_certificate(directory, self.user(username))
+                self.new_keys += created
+            for username in KEY_HOLDERS:
+                _, created = agency_demo.key_holder_certificate(directory, self.user(username))
+                self.new_keys += created
+        except agency_demo.DemoKeyError as exc:
+            raise CommandError(str(exc)) from None
+
     def present(self) -> None:
-        """On the real clock: tenders open for bids, under review, and drafts."""
+        """On the real clock: a new agency application, the certificates, tenders open for bids,
+        under review, and drafts."""
+        self.register_agency(APPLIED)  # waits for the trading centre's review
+        # On the real clock, not in the backdated story: `make demo` makes the CA moments before this
+        # command, and no certificate may start before its CA does.
+        self.certificates()
+
         now = _minute(clock.now())
         self.publish("T17", now + timedelta(minutes=15))
         self.bid("T17", [9, 1, 2])
         self.publish("T18", now + timedelta(minutes=25))
         self.bid("T18", [3])
         self.publish("T16", now + timedelta(minutes=45))
-        self.bid("T16", [5, 6, 8])
+        self.bid("T16", [5, 8, 12])
         tender_amend(
             actor=self.user("purchaser1"),
             tender_id=self.tenders["T16"],
@@ -649,17 +1042,31 @@ class Loader:
 
     def check(self) -> None:
         """Refuse to commit a world that is not the one described."""
-        wrong = {}
+        wrong: dict[str, Any] = {}
         for key, expected in EXPECTED.items():
             status = Tender.objects.values_list("status", flat=True).get(pk=self.tenders[key])
             if status != expected:
                 wrong[key] = f"{status} (expected {expected})"
+        statuses = Counter(Agency.objects.filter(pk__in=self.agency_ids.values()).values_list("status", flat=True))
+        if statuses != {AdmissionStatus.ADMITTED: 10, AdmissionStatus.RETURNED: 1, AdmissionStatus.APPLIED: 1}:
+            wrong["agencies"] = dict(statuses)
+        for list_kind, names in ((CreditList.BLACK, BLACK), (CreditList.RED, RED)):
+            in_force = list(list_entries_public(list_kind=list_kind).values_list("agency_id", flat=True))
+            if sorted(in_force) != sorted(self.agency_ids[u] for u in names):
+                wrong[f"{list_kind} list"] = sorted(in_force)
+        # A black-listed agency's bids would be rejected at the opening: none stands on an open tender.
+        for bid in Bid.objects.filter(tender_id__in=self.tenders.values(), tender__status=TenderStatus.PUBLISHED):
+            if not agency_may(bid.agency, RestrictedAction.BID):
+                wrong[f"bid {bid.pk}"] = f"{bid.agency.name} may not bid"
         if wrong:
             raise CommandError(f"demo story went off script: {wrong}")
 
 
 class Command(BaseCommand):
-    help = "Load the demo data set (江州市: organisations, users, 20 tenders in every state). Idempotent."
+    help = (
+        "Load the demo data set (江州市: organisations, users, agencies with certificates and credit records, "
+        "24 tenders in every state). Idempotent; needs the platform CA (manage.py ca_init)."
+    )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if Organisation.objects.filter(name=CENTRE_NAME).exists():
@@ -675,11 +1082,24 @@ class Command(BaseCommand):
             )
         if not RuleProfile.objects.filter(name=PROFILE).exists():
             raise CommandError(f"Rule profile '{PROFILE}' is missing; run `manage.py migrate` first.")
+        try:
+            platform_ca()
+        except ApplicationError as exc:
+            if exc.code == "ca_not_configured":
+                raise CommandError(
+                    "The platform certificate authority is missing: run `python manage.py ca_init` first "
+                    "(`make demo` does), then demo_load again."
+                ) from None
+            raise CommandError(
+                f"The platform certificate authority cannot be loaded ({exc.code}): check AGORA_CA_KEY_FILE, "
+                "AGORA_CA_CERT_FILE and AGORA_CA_KEY_PASSWORD, or make a new one with `python manage.py ca_init`."
+            ) from None
 
         password = os.environ.get("AGORA_DEMO_PASSWORD", DEFAULT_PASSWORD)
-        # One hash for every demo user: they share the password anyway, and hashing 17 times
-        # would take most of the command's run time.
-        loader = Loader(make_password(password))
+        # One hash for the five staff and purchaser users: they share the password anyway, and
+        # hashing is most of the command's run time. The agencies register through the service,
+        # which hashes each one's password itself.
+        loader = Loader(password, make_password(password))
         try:
             with transaction.atomic():
                 loader.organisations_and_users()
@@ -697,6 +1117,20 @@ class Command(BaseCommand):
 
     def report(self, loader: Loader, password: str) -> None:
         counts = Counter(Tender.objects.filter(pk__in=loader.tenders.values()).values_list("status", flat=True))
+        agencies = Agency.objects.filter(pk__in=loader.agency_ids.values())
+        admission = Counter(agencies.values_list("status", flat=True))
+        certificates = Counter(
+            Certificate.objects.filter(organisation__in=loader.orgs.values()).values_list("purpose", flat=True)
+        )
+        evaluations = Counter(ServiceEvaluation.objects.filter(agency__in=agencies).values_list("status", flat=True))
+        entries = CreditListEntry.objects.filter(agency__in=agencies)
+        history = Counter(entries.values_list("status", flat=True))
+        black_now = list_entries_public(list_kind=CreditList.BLACK).filter(agency__in=agencies)
+        red_now = list_entries_public(list_kind=CreditList.RED).filter(agency__in=agencies)
+        listed = {
+            **{entry.agency_id: "black list" for entry in black_now},
+            **{entry.agency_id: "red list" for entry in red_now},
+        }
         out = self.stdout.write
         out(
             self.style.SUCCESS(
@@ -707,15 +1141,46 @@ class Command(BaseCommand):
         )
         out("Tenders by state: " + ", ".join(f"{s.value} {counts[s.value]}" for s in TenderStatus if counts[s.value]))
         out("Open tenders move on live while `manage.py clock` runs (deadlines in 15-50 minutes).")
+        out(
+            f"Agencies: {agencies.count()} ("
+            + ", ".join(f"{s.value} {admission[s.value]}" for s in AdmissionStatus if admission[s.value])
+            + f"), {Qualification.objects.filter(agency__in=agencies).count()} qualifications."
+        )
+        out(
+            f"Certificates: {certificates[CertificatePurpose.SIGNING]} bid-signing (agencies), "
+            f"{certificates[CertificatePurpose.KEY_HOLDER]} opening-key holders."
+        )
+        out(
+            f"Service evaluations: {sum(evaluations.values())} ("
+            + ", ".join(f"{s.value} {evaluations[s.value]}" for s in EvaluationStatus if evaluations[s.value])
+            + f"); {CreditEvent.objects.filter(agency__in=agencies).count()} credit events."
+        )
+        out(
+            f"Credit lists in force: black {black_now.count()}, red {red_now.count()} "
+            f"({entries.count()} entries in all; {history['revoked']} revoked, {history['dismissed']} dismissed)."
+        )
+        directory = agency_demo.key_directory()
+        out(
+            f"Demo private keys (for the command-line client): {directory}/<username>.key.pem, mode 600; "
+            f"{loader.new_keys} new, {len(ADMITTED) + len(KEY_HOLDERS) - loader.new_keys} reused from an earlier run."
+        )
         out("")
         out(f"Users (password for all: {password}):")
         for spec in ORGANISATIONS:
-            note = "  [Django admin]" if spec.username == "operator" else ""
+            notes = []
+            if spec.username == "operator":
+                notes.append("Django admin")
+            if spec.username in loader.agency_ids:
+                agency_id = loader.agency_ids[spec.username]
+                notes.append(str(agencies.get(pk=agency_id).status))
+                if agency_id in listed:
+                    notes.append(listed[agency_id])
+            note = f"  [{', '.join(notes)}]" if notes else ""
             out(f"  {spec.username:<12} {ROLE_OF_KIND[spec.kind]:<10} {spec.name}{note}")
         out("")
         out(
             self.style.WARNING(
-                "This is DEMO data: fictional organisations and a shared, published password. "
-                "Never load it on a production platform."
+                "This is DEMO data: fictional organisations, a shared, published password and unprotected demo "
+                "keys. Never load it on a production platform."
             )
         )
