@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 
 from agencies.choices import CreditList, Incentive, ListEntryStatus, RestrictedAction
-from agencies.credit import policy, red_rule
+from agencies.credit import policy, red_rule, with_credit
 from agencies.locks import lock_agency, lock_list_entry
 from agencies.models import Agency, CreditEvent, CreditListEntry
 from core import clock
@@ -292,7 +292,11 @@ def red_rules_run() -> int:
         Q(status=ListEntryStatus.PROPOSED)
         | Q(status__in=[ListEntryStatus.DECIDED, ListEntryStatus.IN_FORCE], ends_at__gt=now, revoked_at__isnull=True)
     )
-    candidates = Agency.objects.filter(status="admitted").exclude(Exists(open_red)).values_list("pk", flat=True)
+    # The score threshold is checked in the same query, so a pass costs one query when nobody qualifies.
+    admitted = Agency.objects.filter(status="admitted").exclude(Exists(open_red))
+    candidates = (
+        with_credit(admitted, now).filter(**{"score__gte": policy().red_min_score}).values_list("pk", flat=True)
+    )
     proposed = 0
     for agency_id in list(candidates):
         with transaction.atomic():
