@@ -10,7 +10,7 @@ from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from agencies.choices import AdmissionStatus, RestrictedAction
 from agencies.eligibility import agency_may
@@ -123,43 +123,53 @@ def agency_register(
     except ValidationError as exc:
         raise _invalid("password", " ".join(exc.messages), "密码不符合要求。", code="weak_password") from None
     now = clock.now()
-    with transaction.atomic():
-        if Organisation.objects.filter(uscc=uscc).exists():
-            raise ApplicationError(
-                "uscc_registered",
-                "An organisation with this code is already registered; its users can log in and re-apply.",
-                "该统一社会信用代码已注册，请登录原账号重新申请。",
-                status=409,
-                fields={"uscc": ["already registered"]},
+    try:
+        with transaction.atomic():
+            if Organisation.objects.filter(uscc=uscc).exists():
+                raise ApplicationError(
+                    "uscc_registered",
+                    "An organisation with this code is already registered; its users can log in and re-apply.",
+                    "该统一社会信用代码已注册，请登录原账号重新申请。",
+                    status=409,
+                    fields={"uscc": ["already registered"]},
+                )
+            if Organisation.objects.filter(name=name).exists():
+                raise ApplicationError(
+                    "name_registered", "This name is already registered.", "该机构名称已注册。", status=409
+                )
+            if User.objects.filter(username=username).exists():
+                raise ApplicationError("username_taken", "This username is taken.", "用户名已被占用。", status=409)
+            org = Organisation.objects.create(
+                kind=OrganisationKind.AGENCY,
+                name=name,
+                uscc=uscc,
+                region=region,
+                contact_name=contact_name.strip(),
+                contact_phone=contact_phone.strip(),
             )
-        if Organisation.objects.filter(name=name).exists():
-            raise ApplicationError(
-                "name_registered", "This name is already registered.", "该机构名称已注册。", status=409
+            user = User.objects.create_user(username=username, password=password, organisation=org, role=Role.AGENCY)
+            agency = Agency.objects.create(
+                organisation=org,
+                legal_representative=legal_representative.strip(),
+                contact_email=contact_email.strip(),
+                address=address.strip(),
+                introduction=introduction.strip(),
+                service_categories=categories,
+                applied_at=now,
             )
-        if User.objects.filter(username=username).exists():
-            raise ApplicationError("username_taken", "This username is taken.", "用户名已被占用。", status=409)
-        org = Organisation.objects.create(
-            kind=OrganisationKind.AGENCY,
-            name=name,
-            uscc=uscc,
-            region=region,
-            contact_name=contact_name.strip(),
-            contact_phone=contact_phone.strip(),
-        )
-        user = User.objects.create_user(username=username, password=password, organisation=org, role=Role.AGENCY)
-        agency = Agency.objects.create(
-            organisation=org,
-            legal_representative=legal_representative.strip(),
-            contact_email=contact_email.strip(),
-            address=address.strip(),
-            introduction=introduction.strip(),
-            service_categories=categories,
-            applied_at=now,
-        )
-        AdmissionDecision.objects.create(
-            agency=agency, action="apply", from_status="", to_status=agency.status, decided_by=user, decided_at=now
-        )
-        audit_record(actor=user, action="agency.register", obj=agency, after=agency_snapshot(agency))
+            AdmissionDecision.objects.create(
+                agency=agency, action="apply", from_status="", to_status=agency.status, decided_by=user, decided_at=now
+            )
+            audit_record(actor=user, action="agency.register", obj=agency, after=agency_snapshot(agency))
+    except IntegrityError:
+        # Someone registered the same code, name or username at the same moment; the checks above
+        # answer precisely when it is not a race.
+        raise ApplicationError(
+            "already_registered",
+            "The code, name or username was registered a moment ago.",
+            "该代码、名称或用户名刚刚已被注册。",
+            status=409,
+        ) from None
     return agency
 
 
