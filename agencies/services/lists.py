@@ -161,7 +161,14 @@ def list_entry_decide(
     """A supervisor decides a proposed entry: basis document number (文号), period and measures.
     Black entries restrict actions (default: the policy's); red ones grant incentives."""
     require(actor, Action.CREDIT_LIST_DECIDE)
-    document_number = require_reason(document_number, "A decision's basis document number", "认定文号")
+    document_number = (document_number or "").strip()
+    if not document_number:
+        raise ApplicationError(
+            "document_number_required",
+            "A decision cites its basis document number (文号).",
+            "认定须注明依据文号。",
+            fields={"document_number": ["required"]},
+        )
     with transaction.atomic():
         entry = lock_list_entry(entry_id)
         if entry.status != ListEntryStatus.PROPOSED:

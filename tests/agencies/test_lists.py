@@ -458,7 +458,7 @@ def test_a_decision_without_a_document_number_is_refused(world, frozen_clock):
         list_entry_decide(
             actor=world.supervisor, entry_id=entry.pk, document_number="   ", ends_at=add_years(frozen_clock, 2)
         )
-    assert refused.value.status == 400
+    assert (refused.value.status, refused.value.code) == (400, "document_number_required")
     assert _row(entry) == before
 
 
