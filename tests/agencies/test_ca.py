@@ -31,6 +31,8 @@ def test_ca_init_writes_a_private_key_only_its_owner_can_read(settings, tmp_path
     assert mode == 0o600
     ca = platform_ca()
     assert ca.certificate.subject == ca.certificate.issuer
+    # Valid from a day back, so a certificate can be issued on a clock set into the recent past (the demo).
+    assert ca.certificate.not_valid_before_utc == clock.now() - timedelta(days=1)
     assert "PRIVATE KEY" not in out.getvalue()
     key_before = settings.AGORA_CA_KEY_FILE.read_bytes()
     with pytest.raises(CommandError):
