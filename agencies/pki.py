@@ -624,17 +624,21 @@ def sign(private_key: PrivateKeyTypes, data: bytes) -> bytes:
     return private_key.sign(data, ec.ECDSA(hashes.SHA256()))
 
 
-def signature_verify(cert: x509.Certificate, data: bytes, signature: bytes) -> None:
-    """Verify ``signature`` over ``data`` with the certificate's key; any failure is ``signature_invalid``.
+def signature_verify(cert: x509.Certificate | PublicKeyTypes, data: bytes, signature: bytes) -> None:
+    """Verify ``signature`` over ``data`` with the certificate's key (or a bare public key); any failure is
+    ``signature_invalid``.
 
     Signatures come from untrusted uploads, so every way a signature can be wrong (bad value, wrong length,
     garbage DER) ends as the same refusal rather than an unexpected exception. Whether the certificate itself is
     acceptable is :func:`certificate_check`'s job.
     """
-    try:
-        public_key = cert.public_key()
-    except (ValueError, UnsupportedAlgorithm) as exc:
-        raise _error("key_unsupported") from exc
+    if isinstance(cert, x509.Certificate):
+        try:
+            public_key: PublicKeyTypes = cert.public_key()
+        except (ValueError, UnsupportedAlgorithm) as exc:
+            raise _error("key_unsupported") from exc
+    else:
+        public_key = cert
     kind = key_kind(public_key)
     try:
         if kind == KEY_ED25519:
