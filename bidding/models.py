@@ -6,8 +6,10 @@ this model by the bidding issue; until then bids are created only by the demo lo
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
+from agencies.models import Certificate
 from market.models import Organisation, Tender
 
 
@@ -35,3 +37,46 @@ class Bid(models.Model):
 
     def __str__(self) -> str:
         return f"bid {self.pk} by {self.agency_id} on {self.tender_id}"
+
+
+class OpeningKey(models.Model):
+    """A tender's opening key: the public half, published with the tender notice, that every bid
+    is sealed to. The private half is never stored: it exists only as shares, each encrypted to
+    one key holder, and is rebuilt in memory at the opening."""
+
+    tender = models.OneToOneField(Tender, on_delete=models.PROTECT, related_name="opening_key")
+    suite = models.CharField(max_length=16)
+    public_key = models.CharField(max_length=128, help_text="Hex of the raw public key.")
+    threshold = models.PositiveSmallIntegerField()
+    created_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"opening key of {self.tender_id} ({self.threshold} of {self.shares.count()})"
+
+
+class KeyHolderRole(models.TextChoices):
+    PURCHASER = "purchaser", "采购人 Purchaser"
+    SUPERVISOR = "supervisor", "监督人员 Supervisor"
+    TRADING_CENTRE = "trading_centre", "交易中心 Trading centre"
+
+
+class KeyShare(models.Model):
+    """One holder's share of a tender's opening key, encrypted to that holder's registered key."""
+
+    opening_key = models.ForeignKey(OpeningKey, on_delete=models.PROTECT, related_name="shares")
+    index = models.PositiveSmallIntegerField()
+    role = models.CharField(max_length=16, choices=KeyHolderRole.choices)
+    holder = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="key_shares")
+    certificate = models.ForeignKey(Certificate, on_delete=models.PROTECT, related_name="key_shares")
+    wrapped = models.BinaryField(help_text="The share, encrypted to the holder's certificate key.")
+    submitted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("opening_key", "index")
+        constraints = [
+            models.UniqueConstraint(fields=["opening_key", "index"], name="share_index_once"),
+            models.UniqueConstraint(fields=["opening_key", "role"], name="share_role_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"share {self.index} of {self.opening_key_id} for {self.holder_id}"

@@ -149,6 +149,10 @@ AGORA_CA_KEY_FILE = Path(os.environ.get("AGORA_CA_KEY_FILE", str(BASE_DIR / "var
 AGORA_CA_CERT_FILE = Path(os.environ.get("AGORA_CA_CERT_FILE", str(BASE_DIR / "var" / "ca" / "ca-cert.pem")))
 AGORA_CA_KEY_PASSWORD = os.environ.get("AGORA_CA_KEY_PASSWORD", "")
 AGORA_CA_NAME = os.environ.get("AGORA_CA_NAME", "Agora Public Resource Trading Platform")
+# Sealed bids: the algorithm suite ("intl-v1": X25519, HKDF-SHA256, AES-256-GCM, Ed25519/P-256) and
+# how many of the three opening-key holders (purchaser, supervisor, trading centre) open a tender.
+AGORA_CRYPTO_SUITE = os.environ.get("AGORA_CRYPTO_SUITE", "intl-v1")
+AGORA_OPENING_THRESHOLD = int(os.environ.get("AGORA_OPENING_THRESHOLD", "2"))
 # How long an issued signing or key-holder certificate is valid (days).
 AGORA_CERTIFICATE_DAYS = int(os.environ.get("AGORA_CERTIFICATE_DAYS", "730"))
 

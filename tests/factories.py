@@ -8,7 +8,10 @@ from decimal import Decimal
 from functools import cached_property
 from typing import Any
 
-from agencies.services import admission, registration
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from agencies import pki
+from agencies.services import admission, certificates, registration
 from agencies.uscc import uscc_check_char
 from bidding.models import Bid
 from core import clock
@@ -67,6 +70,22 @@ def applied_agency(*, categories: tuple[str, ...] = (Category.COST_CONSULTING,),
     return member
 
 
+# The private keys of the key holders the factories registered, by username: the tests play each
+# holder's own client, which keeps its key (the platform only ever sees the certificate).
+HOLDER_KEYS: dict[str, ec.EllipticCurvePrivateKey] = {}
+
+
+def holder_key(member: User) -> ec.EllipticCurvePrivateKey:
+    """Register an opening-key holder's P-256 key the way its client would (CSR → certificate)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    org = member.organisation
+    assert org is not None
+    csr = pki.csr_make(key, pki.Subject(organisation_name=org.name, uscc=org.uscc, username=member.username))
+    certificates.key_holder_register(actor=member, csr=csr)
+    HOLDER_KEYS[member.username] = key
+    return key
+
+
 def admitted_agency(operator: User | None = None, **kwargs: Any) -> User:
     """An agency admitted by the trading centre, the way an operator admits one. Returns its user."""
     member = applied_agency(**kwargs)
@@ -105,6 +124,9 @@ class World:
         self.purchaser = user(Role.PURCHASER)
         self.operator = user(Role.OPERATOR)
         self.supervisor = user(Role.SUPERVISOR)
+        # The three opening-key holders a tender needs before it can be published.
+        for holder in (self.purchaser, self.operator, self.supervisor):
+            holder_key(holder)
         self.agency = admitted_agency(self.operator)
 
     @cached_property

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from bidding.services.opening_keys import opening_key_create, opening_key_notice_data
 from core import clock
 from core.audit import audit_record
 from core.errors import ApplicationError
@@ -159,6 +160,8 @@ def tender_approve(*, actor: User, tender_id: int) -> Tender:
     with transaction.atomic():
         tender = lock_tender(tender_id)
         tender_move(tender, tender.approve, actor=actor, action="tender.approve", changes={"published_at": clock.now()})
+        # The opening key is made now and its public half goes out with the notice (DOMAIN.md, bids §2).
+        opening_key = opening_key_create(tender=tender, actor=actor)
         notice_publish(
             tender=tender,
             kind=NoticeKind.TENDER,
@@ -169,7 +172,8 @@ def tender_approve(*, actor: User, tender_id: int) -> Tender:
                 f"选取方式：{tender.get_method_display()}\n服务类别：{tender.get_category_display()}\n"
                 f"预算金额：{tender.budget} 元\n投标保证金：{tender.bond_amount} 元\n"
                 f"投标截止及开标时间：{_fmt(tender.bid_deadline)}\n"
-                f"资格要求：{tender.qualification_requirements or '无'}\n\n{tender.description}"
+                f"资格要求：{tender.qualification_requirements or '无'}\n"
+                f"开标公钥（投标文件须以此加密）：{opening_key.public_key}\n\n{tender.description}"
             ),
             data={
                 "reference": tender.reference,
@@ -179,6 +183,7 @@ def tender_approve(*, actor: User, tender_id: int) -> Tender:
                 "category": tender.category,
                 "region": tender.region,
                 "min_bids": tender.min_bids,
+                "opening_key": opening_key_notice_data(opening_key),
             },
         )
     return tender

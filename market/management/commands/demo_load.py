@@ -18,7 +18,7 @@ at the end, with a revoked (信用修复) and a dismissed entry for history.
 
 The past part of the story is played on a frozen platform clock starting two and a half hours ago
 (the agencies' applications half an hour before the first tender notice); the clock is then put
-back to real time, the certificates are issued, and the tenders still open for bids are published
+back to real time, and the tenders still open for bids are published
 with deadlines 15-50 minutes ahead, so a running ``manage.py clock`` moves them on live.
 
 Idempotent: if the demo trading centre exists, the command says so and changes nothing. Meant for
@@ -649,6 +649,10 @@ class Loader:
         for username in ADMITTED:
             agency_admit(actor=operator, agency_id=self.agency_ids[username], reason=ADMIT_REASON)
         agency_return(actor=operator, agency_id=self.agency_ids[RETURNED], reason=RETURN_REASON)
+        # Their clients make signing keys; the opening-key holders register theirs, without which
+        # no tender can be published (each tender's opening key is shared among them).
+        self.certificates(ADMITTED, agency_demo.agency_certificate)
+        self.certificates(KEY_HOLDERS, agency_demo.key_holder_certificate)
 
         # The law firm's application had false papers in it: the supervisor records it, the rule
         # proposes a black-list entry and the supervisor decides one year (repaired later, T0+80).
@@ -994,27 +998,21 @@ class Loader:
     def reference(self, key: str) -> str:
         return str(Tender.objects.values_list("reference", flat=True).get(pk=self.tenders[key]))
 
-    def certificates(self) -> None:
-        """The clients make their keys and the platform CA certifies them: a bid-signing certificate
-        for every admitted agency, a key-holder certificate for every opening-key holder."""
+    def certificates(self, usernames: list[str], make: Any) -> None:
+        """The clients make their keys and the platform CA certifies them (``make`` is the agencies'
+        or the key holders' client)."""
         directory = agency_demo.key_directory()
         try:
-            for username in ADMITTED:
-                _, created = agency_demo.agency_certificate(directory, self.user(username))
-                self.new_keys += created
-            for username in KEY_HOLDERS:
-                _, created = agency_demo.key_holder_certificate(directory, self.user(username))
+            for username in usernames:
+                _, created = make(directory, self.user(username))
                 self.new_keys += created
         except agency_demo.DemoKeyError as exc:
             raise CommandError(str(exc)) from None
 
     def present(self) -> None:
-        """On the real clock: a new agency application, the certificates, tenders open for bids,
+        """On the real clock: a new agency application, tenders open for bids,
         under review, and drafts."""
         self.register_agency(APPLIED)  # waits for the trading centre's review
-        # On the real clock, not in the backdated story: `make demo` makes the CA moments before this
-        # command, and no certificate may start before its CA does.
-        self.certificates()
 
         now = _minute(clock.now())
         self.publish("T17", now + timedelta(minutes=15))
