@@ -1,7 +1,8 @@
-"""Bids: the receipt-level record the tender lifecycle needs (how many bids stand at the deadline).
+"""Bids, opening keys and their shares.
 
-The sealed, signed submission (ciphertext storage, signatures, receipts, opening) is built on top of
-this model by the bidding issue; until then bids are created only by the demo loader and tests.
+A bid row is written in the same transaction that places its sealed file at its content address,
+so a bid is whole or absent. The ciphertext is never readable by the platform: the key that
+opens it exists only as the holders' shares until the opening.
 """
 
 from __future__ import annotations
@@ -25,15 +26,37 @@ class BidStatus(models.TextChoices):
 
 
 class Bid(models.Model):
+    """One sealed submission. A newer submission by the same agency supersedes it; a withdrawal
+    withdraws it; only a bid still ``submitted`` at the deadline is opened."""
+
     tender = models.ForeignKey(Tender, on_delete=models.PROTECT, related_name="bids")
     agency = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="bids")
     status = models.CharField(max_length=16, choices=BidStatus.choices, default=BidStatus.SUBMITTED)
     received_at = models.DateTimeField()
     ciphertext_digest = models.CharField(max_length=64, blank=True)
+    ciphertext_size = models.PositiveBigIntegerField(default=0)
+    # The agency's signature over the submission payload (tender, agency, digest, certificate) and
+    # the certificate it verifies with. Empty only for the demo's placeholder rows.
+    certificate = models.ForeignKey(Certificate, null=True, blank=True, on_delete=models.PROTECT, related_name="bids")
+    signature = models.BinaryField(default=b"")
+    idempotency_key = models.CharField(max_length=64, blank=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    receipt = models.JSONField(default=dict, blank=True)
+    receipt_signature = models.BinaryField(default=b"")
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ("received_at", "id")
         indexes = [models.Index(fields=["tender", "status"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tender", "agency", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="bid_idempotency_key_once",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"bid {self.pk} by {self.agency_id} on {self.tender_id}"

@@ -153,6 +153,8 @@ AGORA_CA_NAME = os.environ.get("AGORA_CA_NAME", "Agora Public Resource Trading P
 # how many of the three opening-key holders (purchaser, supervisor, trading centre) open a tender.
 AGORA_CRYPTO_SUITE = os.environ.get("AGORA_CRYPTO_SUITE", "intl-v1")
 AGORA_OPENING_THRESHOLD = int(os.environ.get("AGORA_OPENING_THRESHOLD", "2"))
+# The largest sealed bid accepted (bytes).
+AGORA_BID_MAX_BYTES = int(os.environ.get("AGORA_BID_MAX_BYTES", str(100 * 1024 * 1024)))
 # How long an issued signing or key-holder certificate is valid (days).
 AGORA_CERTIFICATE_DAYS = int(os.environ.get("AGORA_CERTIFICATE_DAYS", "730"))
 

@@ -52,6 +52,7 @@ class Action(StrEnum):
     CREDIT_LIST_DECIDE = "credit.list_decide"
     EVALUATION_SUBMIT = "evaluation.submit"
     EVALUATION_MODERATE = "evaluation.moderate"
+    BID_SUBMIT = "bid.submit"
 
 
 P, A, S, OP = Role.PURCHASER, Role.AGENCY, Role.SUPERVISOR, Role.OPERATOR
@@ -92,6 +93,8 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.CREDIT_LIST_DECIDE: frozenset({S}),
     Action.EVALUATION_SUBMIT: frozenset({P}),
     Action.EVALUATION_MODERATE: frozenset({OP}),
+    # Submitting, withdrawing and reading one's own bids and receipts.
+    Action.BID_SUBMIT: frozenset({A}),
 }
 
 _missing = set(Action) - set(MATRIX)

@@ -8,7 +8,7 @@ from decimal import Decimal
 from functools import cached_property
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from agencies import pki
 from agencies.services import admission, certificates, registration
@@ -84,6 +84,20 @@ def holder_key(member: User) -> ec.EllipticCurvePrivateKey:
     certificates.key_holder_register(actor=member, csr=csr)
     HOLDER_KEYS[member.username] = key
     return key
+
+
+SIGNING_KEYS: dict[str, Any] = {}
+
+
+def signing_key(member: User) -> tuple[Any, Any]:
+    """An agency's client makes an Ed25519 key and gets it certified. Returns (key, certificate)."""
+    key = ed25519.Ed25519PrivateKey.generate()
+    org = member.organisation
+    assert org is not None
+    csr = pki.csr_make(key, pki.Subject(organisation_name=org.name, uscc=org.uscc))
+    cert = certificates.certificate_request(actor=member, csr=csr)
+    SIGNING_KEYS[member.username] = key
+    return key, cert
 
 
 def admitted_agency(operator: User | None = None, **kwargs: Any) -> User:

@@ -16,6 +16,7 @@ from core import clock
 from core.permissions import MATRIX, Action
 from market.choices import TenderStatus
 from tests.agencies.helpers import agencies_state, holder_csr, signing_csr
+from tests.bidding.test_submission import EXPECTED as BIDDING_EXPECTED
 from tests.conftest import client_for
 from tests.factories import admitted_agency, applied_agency
 from tests.market.test_api import EXPECTED as MARKET_EXPECTED
@@ -131,8 +132,8 @@ ENDPOINTS = {
 
 def test_every_agencies_action_has_an_expectation_and_an_endpoint():
     assert set(EXPECTED) == set(ENDPOINTS)
-    # Together with the market table, every action of the platform is specified and tested.
-    assert set(EXPECTED) | set(MARKET_EXPECTED) == set(MATRIX)
+    # Together with the market and bidding tables, every action of the platform is specified and tested.
+    assert set(EXPECTED) | set(MARKET_EXPECTED) | set(BIDDING_EXPECTED) == set(MATRIX)
     assert not set(EXPECTED) & set(MARKET_EXPECTED)
 
 

@@ -1,0 +1,8 @@
+from django.urls import path
+
+from bidding.api import views as v
+
+urlpatterns = [
+    path("tenders/<int:pk>/bids/", v.TenderBids.as_view(), name="tender-bids"),
+    path("bids/<int:pk>/withdraw/", v.BidWithdraw.as_view(), name="bid-withdraw"),
+]

@@ -1,0 +1,82 @@
+"""Thin API views for bids: check the role, validate, call one service."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.parsers import MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from bidding.models import Bid
+from bidding.services import submission
+from core.inputs import valid_input
+from core.permissions import Action, HasAction, organisation_id_of
+
+
+class BidInput(serializers.Serializer):
+    file = serializers.FileField(help_text="The sealed bid envelope made by the agency's client.")
+    certificate = serializers.CharField(max_length=40, help_text="Serial of the signing certificate.")
+    signature = serializers.CharField(help_text="Base64 signature over the submission payload.")
+    idempotency_key = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+
+
+class BidOutput(serializers.ModelSerializer):
+    receipt = serializers.JSONField()
+    receipt_signature = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Bid
+        fields = (
+            "id",
+            "tender",
+            "status",
+            "received_at",
+            "ciphertext_digest",
+            "ciphertext_size",
+            "withdrawn_at",
+            "receipt",
+            "receipt_signature",
+        )
+
+    def get_receipt_signature(self, bid: Bid) -> str:
+        return str(submission.receipt_of(bid)["signature"])
+
+
+class TenderBids(APIView):
+    """POST: an agency submits a sealed, signed bid (multipart); 201 with the signed receipt, or 200
+    with the first receipt when a retry repeats an idempotency key (also accepted as the
+    ``Idempotency-Key`` header). GET: the caller's own bids on this tender, newest first."""
+
+    permission_classes = [HasAction.for_(Action.BID_SUBMIT)]
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(request={"multipart/form-data": BidInput}, responses={201: BidOutput, 200: BidOutput})
+    def post(self, request: Request, pk: int) -> Response:
+        data = valid_input(BidInput, request.data)
+        key = data["idempotency_key"] or request.headers.get("Idempotency-Key", "")
+        bid, created = submission.bid_submit(
+            actor=request.user,
+            tender_id=pk,
+            stream=data["file"],
+            certificate_serial=data["certificate"],
+            signature=data["signature"],
+            idempotency_key=key,
+        )
+        return Response(BidOutput(bid).data, status=201 if created else 200)
+
+    @extend_schema(responses=BidOutput(many=True))
+    def get(self, request: Request, pk: int) -> Response:
+        bids = Bid.objects.filter(tender_id=pk, agency_id=organisation_id_of(request.user)).order_by(
+            "-received_at", "-id"
+        )
+        return Response(BidOutput(bids, many=True).data)
+
+
+class BidWithdraw(APIView):
+    permission_classes = [HasAction.for_(Action.BID_SUBMIT)]
+
+    @extend_schema(request=None, responses=BidOutput)
+    def post(self, request: Request, pk: int) -> Response:
+        return Response(BidOutput(submission.bid_withdraw(actor=request.user, bid_id=pk)).data)

@@ -1,0 +1,215 @@
+"""Submitting and withdrawing sealed bids (DOMAIN.md, bids §3; 电子招标投标办法).
+
+The platform checks what it can without reading the bid: the outer signature against the
+agency's valid certificate, the deadline by server time, the agency's admission, black-list
+status and qualification, the size, and that the upload is a sealed envelope. The ciphertext is
+spooled (hashed as it streams, fsynced), then placed at its content address and recorded in one
+transaction, so a crash leaves a whole bid or none. The tender row is only read: concurrent
+submissions never queue on it.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import IO, Any
+
+from django.conf import settings
+from django.db import transaction
+
+from agencies.ca import platform_ca
+from agencies.choices import CertificatePurpose, RestrictedAction
+from agencies.eligibility import agency_is_qualified, agency_may
+from agencies.models import Agency, Certificate
+from agencies.services.certificates import signature_check
+from bidding import crypto, protocol
+from bidding.models import Bid, BidStatus
+from core import clock, storage
+from core.audit import audit_record
+from core.errors import ApplicationError, NotFound
+from core.permissions import Action, organisation_id_of, require
+from market.choices import TenderStatus
+from market.models import Tender, User
+from market.rules import format_local
+
+PREFIX = "bids"
+
+
+def _refuse(code: str, en: str, zh: str, status: int = 400) -> ApplicationError:
+    return ApplicationError(code, en, zh, status=status)
+
+
+def _deadline_check(tender: Tender) -> None:
+    """Server time decides, not the stored state: a bid one millisecond late is refused even if the
+    clock has not yet moved the tender on."""
+    if tender.status != TenderStatus.PUBLISHED or clock.now() >= tender.bid_deadline:
+        raise _refuse(
+            "deadline_passed",
+            f"Bids for this tender closed at {format_local(tender.bid_deadline)}.",
+            f"本项目投标已于 {format_local(tender.bid_deadline)} 截止。",
+            status=409,
+        )
+
+
+def _eligibility_check(agency: Agency, tender: Tender) -> None:
+    verdict = agency_may(agency, RestrictedAction.BID)
+    if not verdict:
+        raise _refuse(verdict.code, verdict.detail, verdict.detail_zh, status=403)
+    if not agency_is_qualified(agency, tender.category):
+        raise _refuse(
+            "not_qualified",
+            f"The agency holds no valid qualification for {tender.get_category_display()}.",
+            f"本机构没有“{tender.get_category_display()}”类别的有效资质。",
+            status=403,
+        )
+
+
+def _certificate(agency: Agency, serial: str) -> Certificate:
+    cert = Certificate.objects.filter(
+        serial=serial.lower(), organisation_id=agency.organisation_id, purpose=CertificatePurpose.SIGNING
+    ).first()
+    if cert is None:
+        raise _refuse(
+            "certificate_unknown",
+            "No signing certificate of yours has this serial.",
+            "未找到本机构该序列号的签名证书。",
+        )
+    return cert
+
+
+def _decode_signature(signature_b64: str) -> bytes:
+    try:
+        return base64.b64decode(signature_b64, validate=True)
+    except ValueError:
+        raise _refuse("signature_invalid", "The signature is not base64.", "签名格式错误（须为 base64）。") from None
+
+
+def _looks_sealed(path: str, size: int) -> None:
+    """Unencrypted uploads are refused (电子招标投标办法): the file must be a sealed envelope."""
+    with open(path, "rb") as f:
+        head = f.read(len(crypto.SEAL_MAGIC))
+    if head != crypto.SEAL_MAGIC or size < crypto.SEAL_HEADER_LENGTH + crypto.TAG_LENGTH:
+        raise _refuse(
+            "bid_not_sealed",
+            "The upload is not a sealed bid envelope; encrypt it to the tender's opening key.",
+            "上传文件不是加密投标文件，请使用开标公钥加密后再递交。",
+        )
+
+
+def receipt_of(bid: Bid) -> dict[str, Any]:
+    return {"receipt": bid.receipt, "signature": base64.b64encode(bytes(bid.receipt_signature)).decode()}
+
+
+def bid_submit(
+    *,
+    actor: User,
+    tender_id: int,
+    stream: IO[bytes],
+    certificate_serial: str,
+    signature: str,
+    idempotency_key: str = "",
+) -> tuple[Bid, bool]:
+    """Receive a sealed, signed bid. Returns the bid and whether it was created now (a retry with
+    the same idempotency key and the same bytes returns the first bid and its receipt)."""
+    require(actor, Action.BID_SUBMIT)
+    idempotency_key = (idempotency_key or "").strip()[:64]
+    agency = Agency.objects.select_related("organisation").filter(organisation_id=organisation_id_of(actor)).first()
+    tender_row = (
+        Tender.objects.filter(pk=tender_id)
+        .exclude(status__in=[TenderStatus.DRAFT, TenderStatus.PENDING_REVIEW])
+        .first()
+    )
+    if agency is None or tender_row is None:
+        raise NotFound("No such tender.", "招标项目不存在。")
+    # Cheap refusals first, before reading the upload.
+    _deadline_check(tender_row)
+    _eligibility_check(agency, tender_row)
+    cert = _certificate(agency, certificate_serial)
+    raw_signature = _decode_signature(signature)
+    org = agency.organisation
+    with storage.spooled(stream, settings.AGORA_BID_MAX_BYTES) as spool:
+        _looks_sealed(spool.path, spool.size)
+        payload = protocol.submission_payload(
+            tender=tender_row.reference, agency=org.uscc, digest=spool.sha256, certificate=cert.serial
+        )
+        created_file = False
+        try:
+            with transaction.atomic():
+                now = clock.now()
+                if idempotency_key:
+                    earlier = Bid.objects.filter(tender=tender_row, agency=org, idempotency_key=idempotency_key).first()
+                    if earlier is not None:
+                        if earlier.ciphertext_digest != spool.sha256:
+                            raise _refuse(
+                                "idempotency_conflict",
+                                "This idempotency key was used for a different bid.",
+                                "该幂等键已用于另一份投标文件。",
+                                status=409,
+                            )
+                        return earlier, False
+                # Checked again at the moment of recording: the upload may have taken a while.
+                tender_now = Tender.objects.get(pk=tender_row.pk)
+                _deadline_check(tender_now)
+                signature_check(certificate=cert, data=payload, signature=raw_signature, at=now)
+                created_file = storage.place(spool, PREFIX)
+                superseded = list(
+                    Bid.objects.select_for_update()
+                    .filter(tender=tender_row, agency=org, status=BidStatus.SUBMITTED)
+                    .values_list("pk", flat=True)
+                )
+                Bid.objects.filter(pk__in=superseded).update(status=BidStatus.SUPERSEDED)
+                bid = Bid.objects.create(
+                    tender=tender_row,
+                    agency=org,
+                    received_at=now,
+                    ciphertext_digest=spool.sha256,
+                    ciphertext_size=spool.size,
+                    certificate=cert,
+                    signature=raw_signature,
+                    idempotency_key=idempotency_key,
+                    submitted_by=actor,
+                )
+                bid.receipt = {
+                    "tender": tender_row.reference,
+                    "agency": org.uscc,
+                    "bid": bid.pk,
+                    "digest": spool.sha256,
+                    "size": spool.size,
+                    "received_at": now.isoformat(),
+                    "certificate": cert.serial,
+                }
+                bid.receipt_signature = crypto.sign(platform_ca().key, protocol.receipt_payload(bid.receipt))
+                bid.save(update_fields=["receipt", "receipt_signature"])
+                audit_record(
+                    actor=actor,
+                    action="bid.submit",
+                    obj=bid,
+                    after={**bid.receipt, "superseded": superseded},
+                )
+        except BaseException:
+            if created_file:
+                storage.discard(PREFIX, spool.sha256)
+            raise
+    return bid, True
+
+
+def bid_withdraw(*, actor: User, bid_id: int) -> Bid:
+    """The agency withdraws its standing bid before the deadline (it may submit again)."""
+    require(actor, Action.BID_SUBMIT)
+    with transaction.atomic():
+        bid = (
+            Bid.objects.select_for_update(of=("self",))
+            .select_related("tender")
+            .filter(pk=bid_id, agency_id=organisation_id_of(actor))
+            .first()
+        )
+        if bid is None:
+            raise NotFound("No such bid.", "投标文件不存在。")
+        _deadline_check(bid.tender)
+        if bid.status != BidStatus.SUBMITTED:
+            raise _refuse("invalid_state", "Only a standing bid can be withdrawn.", "只有有效的投标可以撤回。", 409)
+        bid.status, bid.withdrawn_at = BidStatus.WITHDRAWN, clock.now()
+        bid.save(update_fields=["status", "withdrawn_at"])
+        audit_record(
+            actor=actor, action="bid.withdraw", obj=bid, after={"status": bid.status, "tender": bid.tender.reference}
+        )
+    return bid
