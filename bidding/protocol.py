@@ -5,6 +5,8 @@ the agency's client, so both sides build exactly the same bytes."""
 from __future__ import annotations
 
 import base64
+import hashlib
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -43,3 +45,94 @@ def receipt_verify(receipt: Mapping[str, Any], signature_b64: str, ca_certificat
             "signature_invalid", "The receipt signature is not base64.", "回执签名格式错误。"
         ) from None
     crypto.verify(ca_certificate, receipt_payload(receipt), signature)
+
+
+# --- the bid inside the envelope ------------------------------------------------------------------
+#
+#   b"AGB1" | manifest length (4 bytes, big-endian) | manifest (canonical JSON) | document bytes …
+#
+# The manifest holds the bid form, each document's name, size and SHA-256, the signing
+# certificate's serial and the agency's signature over the signed part (form + document list +
+# certificate). Documents follow as raw bytes in manifest order, so opening a 1 MB bid hashes the
+# bytes once and never base64-decodes them.
+
+BID_MAGIC = b"AGB1"
+BID_TYPE = "agora/bid/v1"
+_LENGTH_BYTES = 4
+
+
+def _signed_part(form: Mapping[str, Any], documents: list[dict[str, Any]], certificate: str) -> bytes:
+    return crypto.signed_payload({"type": BID_TYPE, "form": form, "documents": documents, "certificate": certificate})
+
+
+def bid_build(
+    *, form: Mapping[str, Any], documents: list[tuple[str, bytes]], certificate: str, private_key: Any
+) -> bytes:
+    """The agency's client: sign the bid form and the documents' digests, and pack everything as
+    the plaintext that is then sealed. ``form`` carries at least tender, agency, price, duration."""
+    listed = [{"name": name, "size": len(data), "sha256": crypto.digest(data)} for name, data in documents]
+    signature = crypto.sign(private_key, _signed_part(form, listed, certificate))
+    manifest = crypto.signed_payload(
+        {
+            "type": BID_TYPE,
+            "form": form,
+            "documents": listed,
+            "certificate": certificate,
+            "signature": base64.b64encode(signature).decode(),
+        }
+    )
+    return b"".join([BID_MAGIC, len(manifest).to_bytes(_LENGTH_BYTES, "big"), manifest, *(d for _, d in documents)])
+
+
+def _malformed(what: str) -> crypto.CryptoError:
+    return crypto.CryptoError("bid_malformed", f"The opened bid is malformed: {what}.", "解密后的投标文件格式错误。")
+
+
+def bid_read(plaintext: bytes | memoryview) -> tuple[dict[str, Any], list[memoryview]]:
+    """Unpack an opened bid: its manifest and a view of each document (no copies)."""
+    view = memoryview(plaintext)
+    if bytes(view[: len(BID_MAGIC)]) != BID_MAGIC or len(view) < len(BID_MAGIC) + _LENGTH_BYTES:
+        raise _malformed("not a bid")
+    start = len(BID_MAGIC) + _LENGTH_BYTES
+    length = int.from_bytes(view[len(BID_MAGIC) : start], "big")
+    if start + length > len(view):
+        raise _malformed("manifest truncated")
+    try:
+        manifest = json.loads(bytes(view[start : start + length]))
+        documents = manifest["documents"]
+        sizes = [int(d["size"]) for d in documents]
+    except (ValueError, KeyError, TypeError):
+        raise _malformed("manifest unreadable") from None
+    if not isinstance(manifest, dict) or start + length + sum(sizes) != len(view):
+        raise _malformed("document sizes do not add up")
+    # Exactly the bytes the client wrote: any other spelling of the same values is an alteration.
+    if manifest.get("type") != BID_TYPE or crypto.signed_payload(manifest) != bytes(view[start : start + length]):
+        raise _malformed("manifest not in canonical form")
+    views, offset = [], start + length
+    for size in sizes:
+        views.append(view[offset : offset + size])
+        offset += size
+    return manifest, views
+
+
+def bid_verify(plaintext: bytes | memoryview, certificate: x509.Certificate) -> dict[str, Any]:
+    """Check an opened bid: every document matches its digest and the agency's signature over the
+    form and the digests verifies with ``certificate``. Returns the manifest; raises CryptoError."""
+    manifest, documents = bid_read(plaintext)
+    for listed, data in zip(manifest["documents"], documents, strict=True):
+        if hashlib.sha256(data).hexdigest() != listed.get("sha256"):
+            raise crypto.CryptoError(
+                "document_altered",
+                f"Document {listed.get('name')!r} does not match its digest.",
+                "投标文件附件与摘要不符。",
+            )
+    encoded = str(manifest.get("signature", ""))
+    try:
+        signature = base64.b64decode(encoded, validate=True)
+    except ValueError:
+        raise _malformed("signature is not base64") from None
+    if base64.b64encode(signature).decode() != encoded:  # unused bits set: another spelling
+        raise _malformed("signature not in canonical base64")
+    signed = _signed_part(manifest.get("form", {}), manifest["documents"], str(manifest.get("certificate", "")))
+    crypto.verify(certificate, signed, signature)
+    return manifest
