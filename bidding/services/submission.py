@@ -19,6 +19,7 @@ from django.db import transaction
 from agencies.ca import platform_ca
 from agencies.choices import CertificatePurpose, RestrictedAction
 from agencies.eligibility import agency_is_qualified, agency_may
+from agencies.locks import lock_agency
 from agencies.models import Agency, Certificate
 from agencies.services.certificates import signature_check
 from bidding import crypto, protocol
@@ -134,6 +135,9 @@ def bid_submit(
         created_file = False
         try:
             with transaction.atomic():
+                # One agency's submissions (a retry, a resubmission) take turns on its own row; other
+                # agencies' never wait, and the tender row is not locked.
+                lock_agency(agency.pk)
                 now = clock.now()
                 if idempotency_key:
                     earlier = Bid.objects.filter(tender=tender_row, agency=org, idempotency_key=idempotency_key).first()
