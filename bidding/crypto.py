@@ -530,6 +530,15 @@ def _share_decode(share: bytes) -> _Share:
     )
 
 
+def share_check(share: bytes, *, index: int, public: bytes) -> None:
+    """Refuse (``shares_invalid``) a share that is not share ``index`` of the key whose public half is
+    ``public``. One share reveals nothing, but its key check value tells at once whether a holder
+    submitted the right one, before the threshold is reached."""
+    decoded = _share_decode(share)
+    if decoded.index != index or not hmac.compare_digest(decoded.kcv, _key_check_value(public)):
+        raise _error("shares_invalid", "This is not your share of this tender's key.", "该分片不属于本项目开标密钥。")
+
+
 def split_key(secret: bytes, *, n: int, t: int, suite: str = DEFAULT_SUITE) -> list[tuple[int, bytes]]:
     """Split an opening private key into ``n`` shares of which any ``t`` rebuild it: ``[(index, share), …]``.
 

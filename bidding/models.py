@@ -46,6 +46,13 @@ class Bid(models.Model):
     receipt = models.JSONField(default=dict, blank=True)
     receipt_signature = models.BinaryField(default=b"")
     withdrawn_at = models.DateTimeField(null=True, blank=True)
+    # What the opening found (唱标): the bid form's price and duration, the inner signature, why a
+    # bid was rejected.
+    opened_at = models.DateTimeField(null=True, blank=True)
+    price = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
+    duration_days = models.PositiveIntegerField(null=True, blank=True)
+    signature_status = models.CharField(max_length=16, blank=True)
+    result_reason = models.TextField(blank=True)
 
     class Meta:
         ordering = ("received_at", "id")
@@ -93,6 +100,9 @@ class KeyShare(models.Model):
     certificate = models.ForeignKey(Certificate, on_delete=models.PROTECT, related_name="key_shares")
     wrapped = models.BinaryField(help_text="The share, encrypted to the holder's certificate key.")
     submitted_at = models.DateTimeField(null=True, blank=True)
+    # The holder's decrypted share, held only between its submission at the opening (after the
+    # deadline) and the moment the threshold is met; erased once the bids are opened.
+    submitted_share = models.BinaryField(default=b"")
 
     class Meta:
         ordering = ("opening_key", "index")
@@ -103,3 +113,17 @@ class KeyShare(models.Model):
 
     def __str__(self) -> str:
         return f"share {self.index} of {self.opening_key_id} for {self.holder_id}"
+
+
+class OpeningRecord(models.Model):
+    """The opening record (开标记录表): canonical JSON signed by the platform, published as a notice
+    and chained into the audit trail. ``opening_verify`` checks it with the published keys."""
+
+    tender = models.OneToOneField(Tender, on_delete=models.PROTECT, related_name="opening_record")
+    record = models.JSONField()
+    digest = models.CharField(max_length=64)
+    signature = models.BinaryField()
+    created_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"opening record of {self.tender_id}"

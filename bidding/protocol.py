@@ -16,6 +16,7 @@ from bidding import crypto
 
 SUBMISSION_TYPE = "agora/bid-submission/v1"
 RECEIPT_TYPE = "agora/bid-receipt/v1"
+OPENING_RECORD_TYPE = "agora/opening-record/v1"
 
 
 def sealed_context(*, tender: str, agency: str) -> dict[str, str]:
@@ -136,3 +137,25 @@ def bid_verify(plaintext: bytes | memoryview, certificate: x509.Certificate) -> 
     signed = _signed_part(manifest.get("form", {}), manifest["documents"], str(manifest.get("certificate", "")))
     crypto.verify(certificate, signed, signature)
     return manifest
+
+
+# --- the opening record ----------------------------------------------------------------------------
+
+
+def opening_record_payload(record: Mapping[str, Any]) -> bytes:
+    """The bytes the platform signs for an opening record: its canonical JSON."""
+    return crypto.signed_payload(record)
+
+
+def opening_record_verify(record: Mapping[str, Any], signature_b64: str, ca_certificate: x509.Certificate) -> str:
+    """Check a published opening record with the platform's CA certificate alone. Returns the
+    record's SHA-256 (as the notice states it); raises ``CryptoError``."""
+    if record.get("type") != OPENING_RECORD_TYPE:
+        raise crypto.CryptoError("record_malformed", "This is not an opening record.", "这不是开标记录。")
+    try:
+        signature = base64.b64decode(signature_b64, validate=True)
+    except ValueError:
+        raise crypto.CryptoError("signature_invalid", "The signature is not base64.", "签名格式错误。") from None
+    payload = opening_record_payload(record)
+    crypto.verify(ca_certificate, payload, signature)
+    return hashlib.sha256(payload).hexdigest()

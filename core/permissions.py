@@ -53,6 +53,7 @@ class Action(StrEnum):
     EVALUATION_SUBMIT = "evaluation.submit"
     EVALUATION_MODERATE = "evaluation.moderate"
     BID_SUBMIT = "bid.submit"
+    OPENING_SUBMIT_SHARE = "opening.submit_share"
 
 
 P, A, S, OP = Role.PURCHASER, Role.AGENCY, Role.SUPERVISOR, Role.OPERATOR
@@ -95,6 +96,8 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.EVALUATION_MODERATE: frozenset({OP}),
     # Submitting, withdrawing and reading one's own bids and receipts.
     Action.BID_SUBMIT: frozenset({A}),
+    # The opening-key holders fetch and submit their shares at the opening.
+    Action.OPENING_SUBMIT_SHARE: frozenset({P, S, OP}),
 }
 
 _missing = set(Action) - set(MATRIX)

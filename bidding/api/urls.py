@@ -5,4 +5,6 @@ from bidding.api import views as v
 urlpatterns = [
     path("tenders/<int:pk>/bids/", v.TenderBids.as_view(), name="tender-bids"),
     path("bids/<int:pk>/withdraw/", v.BidWithdraw.as_view(), name="bid-withdraw"),
+    path("tenders/<int:pk>/opening/share/", v.OpeningShare.as_view(), name="opening-share"),
+    path("tenders/<int:pk>/opening/record/", v.OpeningRecordView.as_view(), name="opening-record"),
 ]

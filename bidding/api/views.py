@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import base64
+
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.parsers import MultiPartParser
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from bidding.models import Bid
-from bidding.services import submission
+from bidding.models import Bid, OpeningRecord
+from bidding.services import opening, submission
+from core.errors import NotFound
 from core.inputs import valid_input
 from core.permissions import Action, HasAction, organisation_id_of
 
@@ -80,3 +85,39 @@ class BidWithdraw(APIView):
     @extend_schema(request=None, responses=BidOutput)
     def post(self, request: Request, pk: int) -> Response:
         return Response(BidOutput(submission.bid_withdraw(actor=request.user, bid_id=pk)).data)
+
+
+class ShareInput(serializers.Serializer):
+    share = serializers.CharField(help_text="Your decrypted share, base64.")
+
+
+class OpeningShare(APIView):
+    """GET: the caller's wrapped share of the tender's opening key (a key holder decrypts it on its
+    own machine). POST: submit the decrypted share during the opening; the share that meets the
+    threshold opens the bids and publishes the opening record."""
+
+    permission_classes = [HasAction.for_(Action.OPENING_SUBMIT_SHARE)]
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(opening.opening_share_get(actor=request.user, tender_id=pk))
+
+    @extend_schema(request=ShareInput, responses=OpenApiTypes.OBJECT)
+    def post(self, request: Request, pk: int) -> Response:
+        data = valid_input(ShareInput, request.data)
+        return Response(opening.opening_submit_share(actor=request.user, tender_id=pk, share=data["share"]))
+
+
+class OpeningRecordView(APIView):
+    """The published opening record with its signature (public once the bids are opened)."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request, pk: int) -> Response:
+        row = OpeningRecord.objects.filter(tender_id=pk).first()
+        if row is None:
+            raise NotFound("The bids of this tender are not opened yet.", "本项目尚未开标。")
+        return Response(
+            {"record": row.record, "digest": row.digest, "signature": base64.b64encode(bytes(row.signature)).decode()}
+        )

@@ -229,7 +229,10 @@ def test_only_agencies_submit(world, tender, role):
 
 
 # The bidding rows of the permission matrix (tests/agencies/test_api.py checks all tables cover it).
-EXPECTED = {Action.BID_SUBMIT: {"agency"}}
+EXPECTED = {
+    Action.BID_SUBMIT: {"agency"},
+    Action.OPENING_SUBMIT_SHARE: {"purchaser", "supervisor", "operator"},
+}
 
 
 def test_the_bidding_rows_of_the_matrix():
