@@ -73,6 +73,7 @@ class NoticeKind(models.TextChoices):
 class ObjectionKind(models.TextChoices):
     DOCUMENTS = "documents", "对招标文件的异议 Objection to the documents"
     RESULT = "result", "对评标结果的异议 Objection to the result"
+    OPENING = "opening", "对开标的异议 Objection at the opening"
 
 
 class ObjectionStatus(models.TextChoices):

@@ -1,5 +1,8 @@
 """Objections (异议) to the documents or to the result: raising one suspends the procedure; the
-purchaser's answer resumes it (or, for an upheld objection to the result, returns it to evaluation)."""
+purchaser's answer resumes it (or, for an upheld objection to the result, returns it to evaluation).
+
+An objection at the opening (招标投标法实施条例 §44) is raised by a bidder during the opening and
+answered by the purchaser on the spot: it is recorded with its answer and does not suspend."""
 
 from __future__ import annotations
 
@@ -18,7 +21,11 @@ from market.services.tenders import _require_own, resume_locked, suspend_locked
 from market.services.transitions import tender_catch_up
 
 # The state in which each kind of objection can be raised.
-STAGE_OF_KIND = {ObjectionKind.DOCUMENTS: TenderStatus.PUBLISHED, ObjectionKind.RESULT: TenderStatus.PUBLICITY}
+STAGE_OF_KIND = {
+    ObjectionKind.DOCUMENTS: TenderStatus.PUBLISHED,
+    ObjectionKind.RESULT: TenderStatus.PUBLICITY,
+    ObjectionKind.OPENING: TenderStatus.OPENING,
+}
 
 
 def _snapshot(objection: Objection) -> dict[str, Any]:
@@ -71,6 +78,10 @@ def objection_raise(*, actor: User, tender_id: int, kind: str, text: str) -> Obj
             )
         organisation = actor.organisation
         assert organisation is not None  # every agency user belongs to its agency
+        if kind == ObjectionKind.OPENING and not tender.bids.filter(agency=organisation).exists():  # type: ignore[attr-defined]
+            raise ApplicationError(
+                "not_a_bidder", "Only a bidder can object at the opening.", "只有投标人可以对开标提出异议。", status=403
+            )
         objection = Objection.objects.create(
             tender=tender,
             kind=kind,
@@ -81,7 +92,7 @@ def objection_raise(*, actor: User, tender_id: int, kind: str, text: str) -> Obj
             reply_due_at=now + tender.profile.objection_reply_period,
         )
         audit_record(actor=actor, action="objection.raise", obj=objection, after=_snapshot(objection))
-        if tender.status != TenderStatus.SUSPENDED:
+        if kind != ObjectionKind.OPENING and tender.status != TenderStatus.SUSPENDED:
             suspend_locked(
                 tender, actor=actor, cause=f"异议（{objection.get_kind_display()}）/ objection raised", kind="objection"
             )

@@ -220,3 +220,35 @@ def test_one_share_opens_nothing(world, tender):
     holder_submits(tender, world.purchaser)
     assert not OpeningRecord.objects.filter(tender=tender).exists()
     assert set(Bid.objects.filter(tender=tender).values_list("status", flat=True)) == {"submitted"}
+
+
+def test_objections_at_the_opening_are_recorded_with_their_answers(world, tender):
+    enough_bids(world, tender)
+    client = client_for(world.agency)
+    early = client.post(
+        f"/api/tenders/{tender.pk}/objections/", {"kind": "opening", "text": "开标时间有误"}, format="json"
+    )
+    assert (early.status_code, early.json()["code"]) == (409, "invalid_state")
+    at_deadline(tender)
+    raised = client.post(
+        f"/api/tenders/{tender.pk}/objections/",
+        {"kind": "opening", "text": "第二份投标文件递交时间有疑问"},
+        format="json",
+    )
+    assert raised.status_code == 201, raised.json()
+    tender.refresh_from_db()
+    assert tender.status == TenderStatus.OPENING  # answered on the spot: the opening goes on
+    outsider = admitted_agency(world.operator)
+    refused = client_for(outsider).post(
+        f"/api/tenders/{tender.pk}/objections/", {"kind": "opening", "text": "异议"}, format="json"
+    )
+    assert (refused.status_code, refused.json()["code"]) == (403, "not_a_bidder")
+    answer = client_for(world.purchaser).post(
+        f"/api/objections/{raised.json()['id']}/answer/",
+        {"answer": "经核对回执，递交时间早于截止时间，异议不成立。", "upheld": False},
+        format="json",
+    )
+    assert answer.status_code == 200 and answer.json()["status"] == "answered"
+    tender.refresh_from_db()
+    assert tender.status == TenderStatus.OPENING
+    assert AuditEntry.objects.filter(action__in=["objection.raise", "objection.answer"]).count() == 2
