@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
+from rest_framework.test import APIClient
 
 from agencies.ca import platform_ca
 from agencies.services import credit, lists
@@ -252,3 +253,35 @@ def test_objections_at_the_opening_are_recorded_with_their_answers(world, tender
     tender.refresh_from_db()
     assert tender.status == TenderStatus.OPENING
     assert AuditEntry.objects.filter(action__in=["objection.raise", "objection.answer"]).count() == 2
+
+
+def test_the_offline_check_needs_only_the_two_downloads(world, tender, tmp_path):
+    """bidding/offline_verify.py runs as a plain script, outside the project, on the two public downloads."""
+    import json
+    import shutil
+    import subprocess
+    import sys
+
+    enough_bids(world, tender)
+    at_deadline(tender)
+    holder_submits(tender, world.purchaser)
+    holder_submits(tender, world.operator)
+    anonymous = APIClient()
+    (tmp_path / "record.json").write_bytes(anonymous.get(f"/api/tenders/{tender.pk}/opening/record/").content)
+    (tmp_path / "ca.pem").write_bytes(anonymous.get("/api/public/ca/").content)
+    script = shutil.copy(Path(settings.BASE_DIR) / "bidding" / "offline_verify.py", tmp_path / "check.py")
+
+    def run():
+        # -I: isolated, so nothing of this project is importable; only the standard library and cryptography.
+        return subprocess.run(
+            [sys.executable, "-I", script, "record.json", "ca.pem"], cwd=tmp_path, capture_output=True, text=True
+        )
+
+    ok = run()
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert ok.stdout.startswith(f"VERIFIED {tender.reference}")
+    published = json.loads((tmp_path / "record.json").read_text())
+    published["record"]["bids"][0]["price"] = "1.00"
+    (tmp_path / "record.json").write_text(json.dumps(published, ensure_ascii=False))
+    changed = run()
+    assert changed.returncode == 1 and "NOT VERIFIED" in changed.stdout
