@@ -7,6 +7,7 @@ and a human message in English and Chinese. The API renders every error, ours an
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -56,16 +57,17 @@ class NotFound(ApplicationError):
         super().__init__("not_found", detail, detail_zh, status=404)
 
 
-_DRF_CODES: dict[type[Exception], tuple[str, str]] = {
-    drf_exceptions.NotAuthenticated: ("not_authenticated", "需要登录。"),
-    drf_exceptions.AuthenticationFailed: ("authentication_failed", "身份认证失败。"),
-    drf_exceptions.PermissionDenied: ("forbidden", "无权执行此操作。"),
-    drf_exceptions.NotFound: ("not_found", "未找到。"),
-    drf_exceptions.MethodNotAllowed: ("method_not_allowed", "不支持该请求方法。"),
-    drf_exceptions.UnsupportedMediaType: ("unsupported_media_type", "不支持的内容类型。"),
-    drf_exceptions.ParseError: ("malformed_request", "请求格式错误。"),
-    drf_exceptions.Throttled: ("throttled", "请求过于频繁。"),
-    drf_exceptions.NotAcceptable: ("not_acceptable", "无法提供所请求的格式。"),
+_CJK = re.compile("[\u4e00-\u9fff]")
+_DRF_CODES: dict[type[Exception], tuple[str, str, str]] = {
+    drf_exceptions.NotAuthenticated: ("not_authenticated", "Log in first.", "需要登录。"),
+    drf_exceptions.AuthenticationFailed: ("authentication_failed", "Authentication failed.", "身份认证失败。"),
+    drf_exceptions.PermissionDenied: ("forbidden", "You may not do this.", "无权执行此操作。"),
+    drf_exceptions.NotFound: ("not_found", "Not found.", "未找到。"),
+    drf_exceptions.MethodNotAllowed: ("method_not_allowed", "Method not allowed.", "不支持该请求方法。"),
+    drf_exceptions.UnsupportedMediaType: ("unsupported_media_type", "Unsupported media type.", "不支持的内容类型。"),
+    drf_exceptions.ParseError: ("malformed_request", "The request could not be parsed.", "请求格式错误。"),
+    drf_exceptions.Throttled: ("throttled", "Too many requests; try again later.", "请求过于频繁。"),
+    drf_exceptions.NotAcceptable: ("not_acceptable", "Cannot produce the requested format.", "无法提供所请求的格式。"),
 }
 
 
@@ -88,10 +90,16 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
             "fields": exc.detail,
         }
         return response
-    code, zh = next(
-        ((c, z) for kind, (c, z) in _DRF_CODES.items() if isinstance(exc, kind)),
-        (getattr(exc, "default_code", "error"), "请求被拒绝。"),
+    code, detail, zh = next(
+        ((c, en, z) for kind, (c, en, z) in _DRF_CODES.items() if isinstance(exc, kind)),
+        (getattr(exc, "default_code", "error"), "The request was refused.", "请求被拒绝。"),
     )
-    detail = getattr(exc, "detail", str(exc))
-    response.data = {"code": code, "detail": str(detail), "detail_zh": zh}
+    # DRF's own message is often more precise ("Invalid token.") and comes in the request's language
+    # (the site's is zh-hans): it replaces our text in its own language.
+    drf_message = str(getattr(exc, "detail", ""))
+    if _CJK.search(drf_message):
+        zh = drf_message
+    elif drf_message:
+        detail = drf_message
+    response.data = {"code": code, "detail": detail, "detail_zh": zh}
     return response
