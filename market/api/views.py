@@ -224,7 +224,7 @@ class Me(APIView):
             {
                 "username": user.username,
                 "role": user.role,
-                "organisation": {"id": org.pk, "name": org.name, "kind": org.kind} if org else None,
+                "organisation": {"id": org.pk, "name": org.name, "kind": org.kind, "uscc": org.uscc} if org else None,
                 "actions": sorted(a.value for a in MATRIX if can(user, a)),
             }
         )
