@@ -13,6 +13,7 @@ tender's category rather than on the agency alone.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -52,14 +53,26 @@ def admission_status_at(agency: Agency, at: datetime) -> str | None:
     return step.to_status if step else None
 
 
-def blocking_entry(agency: Agency, action: str, at: datetime) -> CreditListEntry | None:
-    """The black-list entry in force at ``at`` that restricts ``action``, if any."""
-    for entry in CreditListEntry.objects.filter(in_force_q(at), agency=agency, list_kind=CreditList.BLACK).order_by(
-        "starts_at", "id"
-    ):
+def _verdict(agency: Agency, action: str, admitted: bool, entries: Iterable[CreditListEntry]) -> Verdict:
+    """The one rule: ``admitted`` (for bid and be_drawn) and no black entry in force restricting it."""
+    if action in NEEDS_ADMISSION and not admitted:
+        return Verdict(
+            False,
+            "agency_not_admitted",
+            "The agency is not admitted to the platform.",
+            "该中介机构未入驻或已被暂停/清退。",
+        )
+    for entry in entries:
         if action in entry.restricted_actions:
-            return entry
-    return None
+            ends = entry.ends_at.date().isoformat() if entry.ends_at else ""
+            return Verdict(
+                False,
+                "agency_black_listed",
+                f"The agency is on the black list until {ends} ({entry.document_number}): {entry.reason}",
+                f"该中介机构被列入黑名单（{entry.document_number}），至 {ends}：{entry.reason}",
+                entry.pk,
+            )
+    return Verdict(True)
 
 
 def agency_may(subject: Agency | Organisation | str, action: str, at: datetime | None = None) -> Verdict:
@@ -76,24 +89,40 @@ def agency_may(subject: Agency | Organisation | str, action: str, at: datetime |
         if action == RestrictedAction.REGISTER:
             return Verdict(True)
         return Verdict(False, "not_an_agency", "No agency is registered under this code.", "该机构未注册为中介机构。")
-    if action in NEEDS_ADMISSION and admission_status_at(agency, at) != AdmissionStatus.ADMITTED:
-        return Verdict(
-            False,
-            "agency_not_admitted",
-            "The agency is not admitted to the platform.",
-            "该中介机构未入驻或已被暂停/清退。",
-        )
-    entry = blocking_entry(agency, action, at)
-    if entry is not None:
-        ends = entry.ends_at.date().isoformat() if entry.ends_at else ""
-        return Verdict(
-            False,
-            "agency_black_listed",
-            f"The agency is on the black list until {ends} ({entry.document_number}): {entry.reason}",
-            f"该中介机构被列入黑名单（{entry.document_number}），至 {ends}：{entry.reason}",
-            entry.pk,
-        )
-    return Verdict(True)
+    admitted = admission_status_at(agency, at) == AdmissionStatus.ADMITTED
+    entries = CreditListEntry.objects.filter(in_force_q(at), agency=agency, list_kind=CreditList.BLACK).order_by(
+        "starts_at", "id"
+    )
+    return _verdict(agency, action, admitted, entries)
+
+
+def agencies_may(organisation_ids: Iterable[int], action: str, at: datetime) -> dict[int, Verdict]:
+    """:func:`agency_may` for many agencies at once, by organisation id, in three queries: the
+    opening asks it for every bid at the deadline."""
+    action = RestrictedAction(action)
+    ids = set(organisation_ids)
+    agencies = {a.organisation_id: a for a in Agency.objects.filter(organisation_id__in=ids)}
+    latest: dict[int, str] = {}
+    for agency_id, status in (
+        AdmissionDecision.objects.filter(agency__organisation_id__in=ids, decided_at__lte=at)
+        .order_by("decided_at", "id")
+        .values_list("agency_id", "to_status")
+    ):
+        latest[agency_id] = status
+    entries: dict[int, list[CreditListEntry]] = {}
+    for entry in CreditListEntry.objects.filter(
+        in_force_q(at), agency__organisation_id__in=ids, list_kind=CreditList.BLACK
+    ).order_by("starts_at", "id"):
+        entries.setdefault(entry.agency_id, []).append(entry)
+    verdicts = {}
+    for org_id in ids:
+        agency = agencies.get(org_id)
+        if agency is None:
+            verdicts[org_id] = Verdict(False, "not_an_agency", "No agency is registered.", "该机构未注册为中介机构。")
+            continue
+        admitted = latest.get(agency.pk) == AdmissionStatus.ADMITTED
+        verdicts[org_id] = _verdict(agency, action, admitted, entries.get(agency.pk, []))
+    return verdicts
 
 
 def agency_is_barred(subject: Agency | Organisation | str, action: str, at: datetime | None = None) -> bool:

@@ -477,3 +477,30 @@ def test_a_black_entry_grants_no_incentive(world):
     agency = _agency(world.agency)
     _black(world, agency)
     assert not any(agency_has_incentive(agency, i) for i in ("badge", "bond_waiver", "scoring_bonus"))
+
+
+def test_the_batch_answer_is_the_single_answer_for_every_agency(world):
+    """agencies_may (the opening's batch form) agrees with agency_may for each state it can meet."""
+    from agencies.eligibility import agencies_may
+    from agencies.services.credit import credit_event_record
+    from agencies.services.lists import add_years
+
+    admitted = admitted_agency(world.operator).organisation
+    suspended = admitted_agency(world.operator).organisation
+    admission.agency_suspend(actor=world.operator, agency_id=suspended.agency.pk, reason="暂停")
+    applied = applied_agency().organisation
+    barred = admitted_agency(world.operator).organisation
+    event = credit_event_record(actor=world.supervisor, agency_id=barred.agency.pk, kind="collusion", reason="串标")
+    list_entry_decide(
+        actor=world.supervisor,
+        entry_id=event.list_entries.get().pk,
+        document_number="江公管信〔2026〕2号",
+        ends_at=add_years(clock.now(), 1),
+    )
+    orgs = [admitted, suspended, applied, barred]
+    for action in ("bid", "register", "be_drawn"):
+        for at in (clock.now(), clock.now() - timedelta(hours=1)):
+            batch = agencies_may([o.pk for o in orgs], action, at)
+            assert {o.pk: (v.allowed, v.code) for o, v in ((o, batch[o.pk]) for o in orgs)} == {
+                o.pk: (agency_may(o, action, at).allowed, agency_may(o, action, at).code) for o in orgs
+            }
