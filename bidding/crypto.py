@@ -299,7 +299,7 @@ def _holder_public(holder_public_key: x509.Certificate | PublicKeyTypes) -> ec.E
 
 
 def _parse_header(
-    envelope: bytes, *, magic: bytes, key_length: int, header_length: int
+    envelope: bytes | bytearray | memoryview, *, magic: bytes, key_length: int, header_length: int
 ) -> tuple[Suite, memoryview, memoryview, memoryview]:
     """Split an envelope into (suite, sender's ephemeral public key, nonce, ciphertext with tag) without copying."""
     try:
@@ -374,7 +374,7 @@ def seal(
 
 
 def _seal_opener(
-    envelope: bytes, recipient_private: bytes, associated: Mapping[str, Any]
+    envelope: bytes | bytearray | memoryview, recipient_private: bytes, associated: Mapping[str, Any]
 ) -> tuple[AESGCM, memoryview, memoryview, bytes]:
     found, ephemeral_raw, nonce, body = _parse_header(
         envelope, magic=SEAL_MAGIC, key_length=_X25519_LENGTH, header_length=SEAL_HEADER_LENGTH
@@ -408,7 +408,11 @@ def open_sealed(*, envelope: bytes, recipient_private: bytes, associated: Mappin
 
 
 def open_sealed_into(
-    *, envelope: bytes, recipient_private: bytes, associated: Mapping[str, Any], out: bytearray | memoryview
+    *,
+    envelope: bytes | bytearray | memoryview,
+    recipient_private: bytes,
+    associated: Mapping[str, Any],
+    out: bytearray | memoryview,
 ) -> memoryview:
     """Like :func:`open_sealed`, but decrypt into the caller's buffer and return a view of the plaintext in it.
 

@@ -109,6 +109,16 @@ def decryption_window_over(tender: Any) -> bool:
     return tender.opening_ends_at is not None and clock.now() >= tender.opening_ends_at
 
 
+@guard(lambda t: ApplicationError("bids_not_opened", "The bids have not been opened.", "投标文件尚未解密开启。"))
+def bids_opened(tender: Any) -> bool:
+    return tender.opened_at is not None
+
+
+@guard(lambda t: ApplicationError("bids_opened", "The bids have been opened.", "投标文件已解密开启。"))
+def bids_not_opened(tender: Any) -> bool:
+    return tender.opened_at is None
+
+
 @guard(lambda t: ApplicationError("publicity_not_over", "The publicity period has not ended.", "公示期尚未结束。"))
 def publicity_over(tender: Any) -> bool:
     return tender.publicity_ends_at is not None and clock.now() >= tender.publicity_ends_at

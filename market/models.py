@@ -136,6 +136,8 @@ class Tender(FSMModelMixin, models.Model):
     submitted_at = models.DateTimeField(null=True, blank=True)
     published_at = models.DateTimeField(null=True, blank=True)
     opening_ends_at = models.DateTimeField(null=True, blank=True)
+    # When the opening ceremony opened the bids (the threshold of key shares was met).
+    opened_at = models.DateTimeField(null=True, blank=True)
     publicity_ends_at = models.DateTimeField(null=True, blank=True)
     awarded_at = models.DateTimeField(null=True, blank=True)
     # The first-ranked candidate of the recorded result: the agency that serves the contract.
@@ -218,9 +220,18 @@ class Tender(FSMModelMixin, models.Model):
         field=status,
         source=TenderStatus.OPENING,
         target=TenderStatus.EVALUATING,
-        conditions=[guards.decryption_window_over],
+        conditions=[guards.decryption_window_over, guards.bids_opened],
     )
     def close_opening(self) -> None:
+        pass
+
+    @transition(
+        field=status,
+        source=TenderStatus.OPENING,
+        target=TenderStatus.FAILED,
+        conditions=[guards.decryption_window_over, guards.bids_not_opened],
+    )
+    def fail_opening(self) -> None:
         pass
 
     @transition(field=status, source=TenderStatus.EVALUATING, target=TenderStatus.PUBLICITY)

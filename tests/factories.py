@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import io
 import itertools
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -13,7 +15,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from agencies import pki
 from agencies.services import admission, certificates, registration
 from agencies.uscc import uscc_check_char
-from bidding.models import Bid
+from bidding import crypto, protocol
+from bidding.models import Bid, OpeningKey
+from bidding.services import opening, submission
 from core import clock
 from core.permissions import Role
 from market.choices import Category, Method, TenderStatus
@@ -87,6 +91,8 @@ def holder_key(member: User) -> ec.EllipticCurvePrivateKey:
 
 
 SIGNING_KEYS: dict[str, Any] = {}
+# Each agency's key and certificate, made once per test (the registry of Certificate rows is per test).
+SIGNING_CERTS: dict[str, tuple[Any, Any]] = {}
 
 
 def signing_key(member: User) -> tuple[Any, Any]:
@@ -161,7 +167,47 @@ class World:
         return svc.tender_create(actor=self.purchaser, data=tender_data(**overrides), profile_name=profile)
 
     def bid(self, tender: Tender, agency: Organisation) -> Bid:
+        """A bare bid row (no sealed file): for tests that need a bid id after the deadline."""
         return Bid.objects.create(tender=tender, agency=agency, received_at=clock.now(), ciphertext_digest="0" * 64)
+
+    def sealed_bid(self, tender: Tender, agency: Organisation, price: str = "98000.00") -> Bid:
+        """A real bid, the way the agency's client makes and submits it: bid form and a document,
+        signed, sealed to the tender's opening key, signed again for submission."""
+        member = agency.users.get()
+        key, cert = SIGNING_CERTS.get(member.username) or signing_key(member)
+        SIGNING_CERTS[member.username] = (key, cert)
+        form = {"tender": tender.reference, "agency": agency.uscc, "price": price, "duration_days": 40}
+        plaintext = protocol.bid_build(
+            form=form, documents=[("报价单.pdf", b"%PDF " + price.encode())], certificate=cert.serial, private_key=key
+        )
+        envelope = crypto.seal(
+            plaintext=plaintext,
+            recipient_public=bytes.fromhex(OpeningKey.objects.get(tender=tender).public_key),
+            associated=protocol.sealed_context(tender=tender.reference, agency=agency.uscc),
+        )
+        payload = protocol.submission_payload(
+            tender=tender.reference, agency=agency.uscc, digest=crypto.digest(envelope), certificate=cert.serial
+        )
+        bid, _ = submission.bid_submit(
+            actor=member,
+            tender_id=tender.pk,
+            stream=io.BytesIO(envelope),
+            certificate_serial=cert.serial,
+            signature=base64.b64encode(crypto.sign(key, payload)).decode(),
+        )
+        return bid
+
+    def open_bids(self, tender: Tender) -> None:
+        """The opening ceremony: as many holders as the threshold decrypt and submit their shares."""
+        opening_key = OpeningKey.objects.get(tender=tender)
+        for share in opening_key.shares.select_related("holder")[: opening_key.threshold]:
+            mine = opening.opening_share_get(actor=share.holder, tender_id=tender.pk)
+            raw = crypto.unwrap_share(
+                wrapped=base64.b64decode(mine["wrapped"]),
+                holder_private_key=HOLDER_KEYS[share.holder.username],
+                associated=mine["context"],
+            )
+            opening.opening_submit_share(actor=share.holder, tender_id=tender.pk, share=base64.b64encode(raw).decode())
 
     def in_state(self, state: str, **overrides: Any) -> Tender:
         """A tender brought to ``state`` the way users and the clock would bring it."""
@@ -182,11 +228,12 @@ class World:
             _go_to(t.bid_deadline)
             run_due_transitions()
             return _fresh(t)
-        bids = [self.bid(t, a) for a in self.agencies]
+        bids = [self.sealed_bid(t, a) for a in self.agencies]
         _go_to(t.bid_deadline)
         run_due_transitions()
         if state == TenderStatus.OPENING:
             return _fresh(t)
+        self.open_bids(t)
         _go_to(_fresh(t).opening_ends_at)
         run_due_transitions()
         if state == TenderStatus.EVALUATING:

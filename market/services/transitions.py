@@ -121,7 +121,31 @@ def tender_catch_up(tender: Tender) -> int:
                     data={"received": received, "min_bids": tender.min_bids},
                 )
         elif tender.status == TenderStatus.OPENING and guards.decryption_window_over(tender):
-            tender_move(tender, tender.close_opening, actor=None, action="tender.close_opening")
+            if guards.bids_opened(tender):
+                tender_move(tender, tender.close_opening, actor=None, action="tender.close_opening")
+            else:
+                assert tender.opening_ends_at is not None  # decryption_window_over() holds
+                # The key holders did not open the bids within the window: not the bidders' fault, so
+                # their bids count as withdrawn and the tender fails (电子招标投标办法).
+                tender_move(
+                    tender,
+                    tender.fail_opening,
+                    actor=None,
+                    action="tender.fail_opening",
+                    changes={"fail_reason": "opening_not_completed", "closed_at": now},
+                )
+                notice_publish(
+                    tender=tender,
+                    kind=NoticeKind.FAILURE,
+                    title=f"{tender.title} 开标失败公告",
+                    body=(
+                        f"解密时限 {_fmt(tender.opening_ends_at)} 届满，开标密钥持有人未完成解密，投标文件未能开启，"
+                        "按撤回处理，本次招标失败。采购人可依法重新招标。\n"
+                        "The key holders did not open the bids within the decryption window; the bids count as "
+                        "withdrawn and the tender failed."
+                    ),
+                    data={"reason": "opening_not_completed"},
+                )
         elif (
             tender.status == TenderStatus.PUBLICITY
             and guards.publicity_over(tender)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import stat
 from collections import Counter
 from datetime import timedelta
+from decimal import Decimal
 from io import StringIO
 from pathlib import Path
 
@@ -12,9 +15,11 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
+from rest_framework.authtoken.models import Token
 
 from agencies import pki
 from agencies.ca import platform_ca
@@ -33,13 +38,18 @@ from agencies.models import (
 )
 from agencies.selectors import list_entries_public
 from agencies.uscc import uscc_is_valid
-from bidding.models import Bid
+from bidding import crypto, protocol
+from bidding.client import main as client_main
+from bidding.models import Bid, BidStatus, KeyHolderRole, KeyShare, OpeningRecord
 from core import clock
 from core.audit import audit_verify
 from core.models import AuditEntry
 from core.permissions import Role
-from market.choices import OrganisationKind, TenderStatus
+from market.choices import Method, NoticeKind, OrganisationKind, TenderStatus
+from market.clock import run_due_transitions
+from market.management.commands import demo_load
 from market.models import ROLE_OF_KIND, Notice, Objection, Organisation, Tender, User
+from market.rules import format_local
 
 pytestmark = pytest.mark.django_db
 
@@ -75,6 +85,22 @@ def key_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     directory = tmp_path / "demo-keys"
     monkeypatch.setenv("AGORA_DEMO_KEY_DIR", str(directory))
     return directory
+
+
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path: Path) -> Path:  # type: ignore[no-untyped-def]
+    """The sealed bids go to the test's own media root, never into the repository's var/."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return Path(settings.MEDIA_ROOT)
+
+
+def sealed_file(bid: Bid) -> Path:
+    return Path(settings.MEDIA_ROOT) / "bids" / bid.ciphertext_digest[:2] / bid.ciphertext_digest
+
+
+def stored_bids(media: Path) -> dict[str, bytes]:
+    root = media / "bids"
+    return {path.name: path.read_bytes() for path in root.rglob("*") if path.is_file()} if root.exists() else {}
 
 
 def load() -> str:
@@ -148,14 +174,17 @@ def test_tenders_cover_every_state_on_the_demo_profile() -> None:
     assert abs(clock.now() - timezone.now()) < timedelta(seconds=5)
 
 
-def test_second_run_changes_nothing(key_dir: Path) -> None:
+def test_second_run_changes_nothing(key_dir: Path, media: Path) -> None:
     load()
     before = counts()
     keys = {path.name: path.read_bytes() for path in key_dir.iterdir()}
+    sealed = stored_bids(media)
+    assert len(sealed) == Bid.objects.count()
     output = load()
     assert "already loaded" in output
     assert counts() == before
     assert {path.name: path.read_bytes() for path in key_dir.iterdir()} == keys
+    assert stored_bids(media) == sealed
 
 
 def test_audit_trail_intact_afterwards() -> None:
@@ -191,7 +220,7 @@ def test_agencies_registered_qualified_and_reviewed() -> None:
         assert first is not None and (first.action, first.decided_by) == ("apply", member)
         assert AuditEntry.objects.filter(action="agency.register", object_id=str(item.pk)).exists()
         qualifications = list(item.qualifications.all())
-        assert 1 <= len(qualifications) <= 2, item
+        assert qualifications, item
         assert all(q.valid_until >= today and q.issuer and q.number for q in qualifications)
         assert any(agency_is_qualified(item, q.category) for q in qualifications)
     # One qualification runs out within days (still counting today).
@@ -210,10 +239,11 @@ def test_agencies_registered_qualified_and_reviewed() -> None:
         .exists()
     )
 
-    # Only admitted agencies bid, each admitted when its bid came in.
-    for bid in Bid.objects.select_related("agency"):
+    # Only admitted agencies bid, each admitted and qualified for the tender's category when its bid came in.
+    for bid in Bid.objects.select_related("agency", "tender"):
         item = Agency.objects.get(organisation=bid.agency)
         assert admission_status_at(item, bid.received_at) == AdmissionStatus.ADMITTED, bid
+        assert agency_is_qualified(item, bid.tender.category, at=bid.received_at), bid
     assert not Bid.objects.filter(agency__agency__in=[returned, applied]).exists()
 
 
@@ -338,13 +368,13 @@ def test_black_and_red_lists_in_force() -> None:
     assert not CreditListEntry.objects.filter(status=ListEntryStatus.PROPOSED).exists()
 
 
-def test_missing_ca_is_a_clear_error(settings, tmp_path: Path, key_dir: Path) -> None:  # type: ignore[no-untyped-def]
+def test_missing_ca_is_a_clear_error(settings, tmp_path: Path, key_dir: Path, media: Path) -> None:  # type: ignore[no-untyped-def]
     settings.AGORA_CA_KEY_FILE = tmp_path / "no-ca" / "ca-key.pem"
     settings.AGORA_CA_CERT_FILE = tmp_path / "no-ca" / "ca-cert.pem"
     with pytest.raises(CommandError, match=r"python manage\.py ca_init"):
         load()
     assert not Organisation.objects.exists() and not AuditEntry.objects.exists()
-    assert not key_dir.exists()
+    assert not key_dir.exists() and not stored_bids(media)
 
 
 def test_keys_from_an_earlier_run_are_reused(key_dir: Path) -> None:
@@ -375,3 +405,209 @@ def test_a_key_of_the_wrong_type_stops_the_load(key_dir: Path) -> None:
     with pytest.raises(CommandError, match=r"operator\.key\.pem"):
         load()
     assert not Organisation.objects.exists() and not Certificate.objects.exists()
+
+
+# --- the bids and their openings ------------------------------------------------------------------
+
+PAST_THE_OPENING = [
+    TenderStatus.OPENING,
+    TenderStatus.EVALUATING,
+    TenderStatus.PUBLICITY,
+    TenderStatus.AWARDED,
+    TenderStatus.CONTRACTED,
+    TenderStatus.COMPLETED,
+]
+
+
+def test_the_bids_are_sealed_signed_and_received(media: Path) -> None:
+    load()
+    ca = platform_ca().certificate
+    bids = Bid.objects.select_related("tender", "agency", "certificate", "submitted_by")
+    assert bids.count() >= 50
+    assert set(stored_bids(media)) == set(bids.values_list("ciphertext_digest", flat=True))
+    for bid in bids:
+        # The sealed envelope is stored at its content address; nothing of the bid is readable in it.
+        data = sealed_file(bid).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == bid.ciphertext_digest and len(data) == bid.ciphertext_size
+        assert data.startswith(crypto.SEAL_MAGIC) and "报价单".encode() not in data
+        # Signed by the agency with its own signing certificate, submitted by its own user.
+        cert = bid.certificate
+        assert cert is not None and cert.purpose == CertificatePurpose.SIGNING and cert.organisation_id == bid.agency_id
+        payload = protocol.submission_payload(
+            tender=bid.tender.reference, agency=bid.agency.uscc, digest=bid.ciphertext_digest, certificate=cert.serial
+        )
+        crypto.verify(pki.certificate_load(cert.pem.encode()), payload, bytes(bid.signature))
+        assert bid.submitted_by is not None and bid.submitted_by.organisation_id == bid.agency_id
+        assert bid.received_at < bid.tender.bid_deadline
+        # The platform's receipt verifies with the published CA certificate and names this upload.
+        protocol.receipt_verify(bid.receipt, base64.b64encode(bytes(bid.receipt_signature)).decode(), ca)
+        assert bid.receipt["bid"] == bid.pk and bid.receipt["digest"] == bid.ciphertext_digest
+        assert (bid.receipt["tender"], bid.receipt["agency"]) == (bid.tender.reference, bid.agency.uscc)
+    assert AuditEntry.objects.filter(action="bid.submit").count() == bids.count()
+
+
+def test_every_tender_past_its_deadline_had_its_opening(media: Path) -> None:
+    load()
+    ca = platform_ca().certificate
+    reached = Tender.objects.filter(opening_ends_at__isnull=False).select_related("created_by")
+    started = set(AuditEntry.objects.filter(action="tender.start_opening").values_list("object_id", flat=True))
+    assert {str(pk) for pk in reached.values_list("pk", flat=True)} == started
+    assert set(OpeningRecord.objects.values_list("tender_id", flat=True)) == set(reached.values_list("pk", flat=True))
+    for tender in Tender.objects.filter(status__in=PAST_THE_OPENING):
+        assert tender in reached, tender
+    assert reached.count() >= 15
+
+    for tender in reached:
+        opening = OpeningRecord.objects.get(tender=tender)
+        record = opening.record
+        signature = base64.b64encode(bytes(opening.signature)).decode()
+        assert protocol.opening_record_verify(record, signature, ca) == opening.digest
+        notice = Notice.objects.get(tender=tender, kind=NoticeKind.OPENING_RECORD)
+        assert notice.data["digest"] == opening.digest and notice.data["record"] == record
+        # Opened within the decryption window, by the purchaser's and the trading centre's shares.
+        assert tender.opening_ends_at is not None
+        assert tender.bid_deadline <= opening.created_at < tender.opening_ends_at
+        assert {share["holder"] for share in record["shares"]} == {tender.created_by.username, "operator"}
+        assert not KeyShare.objects.filter(opening_key__tender=tender).exclude(submitted_share=b"").exists()
+        # One row per bid, every one opened with a valid signature, its price in the Bid row.
+        bids = {bid.pk: bid for bid in Bid.objects.filter(tender=tender).select_related("agency")}
+        assert sorted(row["bid"] for row in record["bids"]) == sorted(bids)
+        for row in record["bids"]:
+            bid = bids[row["bid"]]
+            assert (row["result"], row["signature"], row["uscc"]) == ("opened", "valid", bid.agency.uscc)
+            assert bid.status not in (BidStatus.SUBMITTED, BidStatus.REJECTED) and bid.opened_at == opening.created_at
+            assert bid.price is not None and Decimal(row["price"]) == bid.price <= tender.budget
+            assert row["duration_days"] == bid.duration_days and bid.duration_days
+
+    # The price methods' results follow from the opened prices.
+    for tender in Tender.objects.filter(method=Method.LOWEST_PRICE, winner__isnull=False):
+        prices = dict(Bid.objects.filter(tender=tender).values_list("agency_id", "price"))
+        assert prices[tender.winner_id] == min(prices.values()), tender
+    # A tender that failed for want of bids never opened; one that failed at evaluation did.
+    assert Tender.objects.filter(status=TenderStatus.FAILED, opening_ends_at__isnull=True).count() == 1
+    assert Tender.objects.filter(status=TenderStatus.FAILED, opening_ends_at__isnull=False).count() == 1
+
+    completed = reached.filter(status=TenderStatus.COMPLETED).first()
+    assert completed is not None
+    out = StringIO()
+    call_command("opening_verify", completed.reference, stdout=out)
+    assert "opening record verified" in out.getvalue()
+
+
+def test_tenders_open_for_bids_have_standing_sealed_bids_and_no_record(media: Path) -> None:
+    load()
+    open_for_bids = Tender.objects.filter(status=TenderStatus.PUBLISHED)
+    assert open_for_bids.count() == 3
+    for tender in open_for_bids:
+        assert tender.opening_ends_at is None and not OpeningRecord.objects.filter(tender=tender).exists()
+        bids = list(Bid.objects.filter(tender=tender))
+        assert len(bids) >= tender.min_bids
+        for bid in bids:
+            assert bid.status == BidStatus.SUBMITTED and bid.price is None and bid.opened_at is None
+            assert sealed_file(bid).is_file() and bid.certificate_id is not None
+        assert not KeyShare.objects.filter(opening_key__tender=tender, submitted_at__isnull=False).exists()
+
+
+def replay_commands(output: str) -> list[list[str]]:
+    """The client commands the summary prints, as argument lists."""
+    prefix = "  .venv/bin/python -m bidding.client "
+    return [line[len(prefix) :].split() for line in output.splitlines() if line.startswith(prefix)]
+
+
+def test_the_summary_says_how_to_replay_an_opening(key_dir: Path) -> None:
+    output = load()
+    tender = Tender.objects.filter(status=TenderStatus.PUBLISHED).order_by("bid_deadline").first()
+    assert tender is not None
+    holders = dict(KeyShare.objects.filter(opening_key__tender=tender).values_list("role", "holder__username"))
+    window = tender.profile.decryption_window
+    assert f"tender id {tender.pk} ({tender.reference})" in output
+    assert f"decryption window is {window.total_seconds() / 60:g} minutes" in output
+    assert format_local(tender.bid_deadline) in output and format_local(tender.bid_deadline + window) in output
+    commands = replay_commands(output)
+    for username in (holders[KeyHolderRole.PURCHASER], holders[KeyHolderRole.TRADING_CENTRE]):
+        assert (key_dir / f"{username}.key.pem").is_file()
+        assert ["login", "--username", username, "--password", "agora-demo-2026", "--out", f"{username}.token"] in (
+            commands
+        )
+        share = ["share", "--server", "http://127.0.0.1:8000", "--token-file", f"{username}.token"]
+        assert [*share, "--tender", str(tender.pk), "--key", f"{key_dir}/{username}.key.pem"] in commands
+    assert f"manage.py opening_verify {tender.pk}" in output
+    for other in Tender.objects.filter(status=TenderStatus.PUBLISHED).exclude(pk=tender.pk):
+        assert f" id {other.pk} " in output
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_printed_ceremony_opens_the_live_tender(live_server, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The demo users run the summary's commands, as printed, against the running site."""
+    output = load()
+    tender = Tender.objects.filter(status=TenderStatus.PUBLISHED).order_by("bid_deadline").first()
+    assert tender is not None and tender.opening_ends_at is None
+    monkeypatch.chdir(tmp_path)  # the token files go to the demo user's directory
+
+    def run(argv: list[str]) -> int:
+        argv = [live_server.url if arg == "http://127.0.0.1:8000" else arg for arg in argv]
+        if "--server" not in argv:
+            argv = [*argv, "--server", live_server.url]
+        return client_main(argv)
+
+    commands = replay_commands(output)
+    logins = [argv for argv in commands if argv[0] == "login"]
+    shares = [argv for argv in commands if argv[0] == "share"]
+    assert len(logins) == len(shares) == 2
+    for argv in logins:
+        assert run(argv) == 0
+    assert Token.objects.count() == 2
+
+    clock.freeze(tender.bid_deadline + timedelta(seconds=30))  # the deadline has passed
+    try:
+        run_due_transitions()
+        tender.refresh_from_db()
+        assert tender.status == TenderStatus.OPENING
+        for argv in shares:
+            assert run(argv) == 0
+        opening = OpeningRecord.objects.get(tender=tender)
+        assert [row["result"] for row in opening.record["bids"]] == ["opened"] * Bid.objects.filter(
+            tender=tender
+        ).count()
+        out = StringIO()
+        call_command("opening_verify", str(tender.pk), stdout=out)
+        assert "opening record verified" in out.getvalue()
+        # When the window ends, the opened tender moves on to evaluation.
+        assert tender.opening_ends_at is not None
+        clock.freeze(tender.opening_ends_at)
+        run_due_transitions()
+        tender.refresh_from_db()
+        assert tender.status == TenderStatus.EVALUATING
+    finally:
+        clock.reset()
+
+
+def test_a_failed_load_leaves_no_sealed_bids(media: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(self: demo_load.Loader) -> None:
+        assert Bid.objects.exists() and stored_bids(media)
+        raise CommandError("stop")
+
+    monkeypatch.setattr(demo_load.Loader, "check", refuse)
+    with pytest.raises(CommandError, match="stop"):
+        load()
+    assert not Bid.objects.exists() and not stored_bids(media)
+
+
+def test_check_refuses_altered_bids_and_records(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The loader's own check catches a sealed file or an opening record that is not what was signed."""
+    present = demo_load.Loader.present
+
+    def present_then_alter(self: demo_load.Loader) -> None:
+        present(self)
+        bid = Bid.objects.filter(tender__status=TenderStatus.PUBLISHED).first()
+        assert bid is not None
+        sealed_file(bid).write_bytes(crypto.SEAL_MAGIC + bytes(200))
+        opening = OpeningRecord.objects.get(tender_id=self.tenders["T01"])
+        OpeningRecord.objects.filter(pk=opening.pk).update(record={**opening.record, "title": "改过的标题"})
+
+    monkeypatch.setattr(demo_load.Loader, "present", present_then_alter)
+    with pytest.raises(CommandError, match="went off script") as refused:
+        load()
+    assert "sealed file missing or altered" in str(refused.value)
+    assert "T01 opening" in str(refused.value) and "does not verify" in str(refused.value)
+    assert not Bid.objects.exists()

@@ -10,7 +10,7 @@ from core.errors import ApplicationError
 from core.models import AuditEntry
 from market.choices import TenderStatus as S
 from market.clock import run_due_transitions
-from market.models import Tender
+from market.models import Notice, Tender
 from market.rules import add_working_days
 from market.services import objections
 from market.services import tenders as svc
@@ -277,15 +277,23 @@ def test_clock_steps_are_idempotent(world):
     assert AuditEntry.objects.count() == entries
 
 
-def test_decryption_window_edge(world):
+@pytest.mark.parametrize("opened", [True, False], ids=["bids-opened", "not-opened"])
+def test_decryption_window_edge(world, opened):
+    """The window ends the ceremony: opened bids go on to evaluation; bids the holders did not open in
+    time count as withdrawn and the tender fails."""
     tender = world.in_state(S.OPENING)
+    if opened:
+        world.open_bids(tender)
     ends = _fresh(tender).opening_ends_at
     clock.freeze(ends - MS)
     run_due_transitions()
     assert _fresh(tender).status == S.OPENING
     clock.freeze(ends)
     run_due_transitions()
-    assert _fresh(tender).status == S.EVALUATING
+    assert _fresh(tender).status == (S.EVALUATING if opened else S.FAILED)
+    if not opened:
+        assert _fresh(tender).fail_reason == "opening_not_completed"
+        assert Notice.objects.filter(tender=tender, kind="failure").count() == 1
 
 
 def test_publicity_edge_then_award_notice(world):
@@ -310,7 +318,9 @@ def test_one_pass_catches_up_several_overdue_steps(world):
         world.bid(tender, agency)
     clock.freeze(tender.bid_deadline + timedelta(days=7))
     assert run_due_transitions() == 2  # opening, then the window's end
-    assert _fresh(tender).status == S.EVALUATING
+    # Nobody opened the bids within the window (the platform was down): the tender fails.
+    assert _fresh(tender).status == S.FAILED
+    assert _fresh(tender).fail_reason == "opening_not_completed"
 
 
 def test_upheld_objection_to_the_result_returns_to_evaluation(world):

@@ -11,15 +11,25 @@ who they are); the trading centre admits ten, returns one and has one new applic
 Each admitted agency holds a bid-signing certificate and each opening-key holder (trading centre,
 supervisor, purchasers) a key-holder certificate; the demo plays their clients, so the private
 keys are made here and written to the demo key directory (``AGORA_DEMO_KEY_DIR``, default
-``var/demo-keys``), never to the database. Purchasers rate the agencies that served their
-completed tenders and the trading centre moderates the ratings; the supervisor records credit
-events and decides the red and black lists: two black-list and five red-list entries are in force
-at the end, with a revoked (信用修复) and a dismissed entry for history.
+``var/demo-keys``), never to the database.
+
+The bids are real: each bidding agency's client builds its bid form and documents, signs them with
+its demo key, seals them to the tender's published opening key and submits them through
+``bidding.services.submission.bid_submit``, which stores the sealed file and signs a receipt.
+Whenever the clock moves a tender into its opening, two key holders (its purchaser and the trading
+centre) decrypt their shares with their demo keys and submit them within the decryption window,
+so every tender past its deadline has its signed opening record.
+
+Purchasers rate the agencies that served their completed tenders and the trading centre moderates
+the ratings; the supervisor records credit events and decides the red and black lists: two
+black-list and five red-list entries are in force at the end, with a revoked (信用修复) and a
+dismissed entry for history.
 
 The past part of the story is played on a frozen platform clock starting two and a half hours ago
 (the agencies' applications half an hour before the first tender notice); the clock is then put
-back to real time, and the tenders still open for bids are published
-with deadlines 15-50 minutes ahead, so a running ``manage.py clock`` moves them on live.
+back to real time, and the tenders still open for bids are published, with real bids, and
+deadlines 15-50 minutes ahead, so a running ``manage.py clock`` moves them on live. Their opening
+ceremonies are left to the demo users: the summary prints the client commands for the first.
 
 Idempotent: if the demo trading centre exists, the command says so and changes nothing. Meant for
 an empty database (the backdated story would otherwise interleave with real audit entries). Needs
@@ -28,19 +38,24 @@ the platform CA (``manage.py ca_init``; ``make demo`` runs it first).
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import io
 import os
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from agencies import demo as agency_demo
+from agencies import pki
 from agencies.ca import platform_ca
 from agencies.choices import AdmissionStatus, CertificatePurpose, CreditList, EvaluationStatus, RestrictedAction
 from agencies.clock import run_credit_steps
@@ -58,12 +73,16 @@ from agencies.services.lists import (
 )
 from agencies.services.registration import agency_register, qualification_add
 from agencies.uscc import uscc_check_char
-from bidding.models import Bid
-from core import clock
+from bidding import crypto, protocol
+from bidding.models import Bid, BidStatus, OpeningRecord
+from bidding.services import submission
+from bidding.services.opening import opening_share_get, opening_submit_share
+from core import clock, storage
 from core.errors import ApplicationError
 from market.choices import Category, Method, ObjectionKind, OrganisationKind, TenderStatus
 from market.clock import run_due_transitions
 from market.models import ROLE_OF_KIND, Organisation, RuleProfile, Tender, User
+from market.rules import format_local
 from market.services.objections import objection_answer, objection_raise
 from market.services.tenders import (
     tender_amend,
@@ -80,6 +99,7 @@ from market.services.tenders import (
 )
 
 PROFILE = "demo"
+DEMO_SERVER = "http://127.0.0.1:8000"  # where `make demo` serves the site
 DEFAULT_PASSWORD = "agora-demo-2026"  # noqa: S105 - a published demo password, printed by the command
 CITY = "360400"  # 江州市 is fictional; its codes sit under Jiangxi (36), where 江州 was an old name of 九江.
 CENTRE_NAME = "江州市公共资源交易中心"
@@ -466,6 +486,141 @@ EVALUATION_REJECT_NOTE = (
 )
 
 
+# --- the bids (DOMAIN.md, "Sealed, signed electronic bids") ------------------------------------------
+# The ranking the story records for each tender that gets a result (agency numbers, best first).
+# The bidders' prices are dealt out so that the price methods' rankings follow from them.
+RANKINGS: dict[str, list[int]] = {
+    "T01": [1, 12, 2],
+    "T02": [6, 5, 8],
+    "T03": [3, 12, 4],
+    "T04": [9],
+    "T05": [7, 12, 8, 1],
+    "T06": [9, 12, 2],
+    "T07": [12, 8, 5],
+    "T15": [1, 12, 2],
+    "T21": [3, 12, 4],
+    "T22": [7, 8, 12],
+    "T23": [9],
+    "T24": [2, 1, 12],
+}
+# The service period each tender asks for, in days: the bid forms offer it or a little less.
+SERVICE_DAYS: dict[str, int] = {
+    "T01": 365,
+    "T02": 45,
+    "T03": 90,
+    "T04": 30,
+    "T05": 730,
+    "T06": 20,
+    "T07": 60,
+    "T08": 365,
+    "T09": 60,
+    "T11": 120,
+    "T12": 90,
+    "T14": 75,
+    "T15": 60,
+    "T16": 40,
+    "T17": 45,
+    "T18": 30,
+    "T21": 40,
+    "T22": 240,
+    "T23": 30,
+    "T24": 45,
+}
+# The optimal-price base (优价法): the mean price times a percentage that a verifiable lottery will
+# draw from {95, 96, 97, 98}%; the lottery is not done yet, so the demo's rankings assume 96%.
+OPTIMAL_BASE = Decimal("0.96")
+# The live tender whose opening ceremony the summary tells the demo users how to run.
+REPLAY = "T17"
+
+
+def _draw(*parts: str) -> int:
+    """A number fixed by the demo's names, so that every load tells the same story."""
+    return int.from_bytes(hashlib.sha256("|".join(("agora-demo", *parts)).encode()).digest()[:8], "big")
+
+
+def optimal_base(prices: list[Decimal]) -> Decimal:
+    """The optimal-price base: drop one highest and one lowest price when there are five or more,
+    then the mean times :data:`OPTIMAL_BASE`."""
+    kept = sorted(prices)[1:-1] if len(prices) >= 5 else prices
+    return sum(kept, Decimal(0)) / len(kept) * OPTIMAL_BASE
+
+
+def bid_prices(key: str, bidders: list[int]) -> dict[int, Decimal]:
+    """Each bidder's price for tender ``key``, in yuan: 80-97% of the budget, to the hundred yuan,
+    the same on every load. The purchaser fixes the price of a lottery (随机选取): every bidder
+    accepts the budget. For the price methods the prices are dealt out in the recorded ranking's
+    order: lowest first (lowest price), or closest to the base first (optimal price)."""
+    spec = TENDERS[key]
+    budget = Decimal(spec.budget)
+    if spec.method == M.LOTTERY:
+        return dict.fromkeys(bidders, budget)
+    prices: list[Decimal] = []
+    for number in bidders:
+        permille = 800 + _draw("price", key, f"agency{number}") % 171
+        price = (budget * permille / 1000 / 100).to_integral_value(ROUND_DOWN) * 100
+        while price in prices:  # no ties: a tie would make the ranking a matter of receipt time
+            price -= 100
+        prices.append(price)
+    ranking = RANKINGS.get(key, [])
+    if not ranking or spec.method not in (M.LOWEST_PRICE, M.OPTIMAL_PRICE):
+        return dict(zip(bidders, prices, strict=True))
+    if spec.method == M.LOWEST_PRICE:
+        prices.sort()
+    else:
+        base = optimal_base(prices)
+        prices.sort(key=lambda price: (abs(price - base), price))
+    order = ranking + [n for n in bidders if n not in ranking]
+    return dict(zip(order, prices, strict=True))
+
+
+def offered_days(key: str, number: int) -> int:
+    """The service period agency ``number`` offers: the tender's, or up to a fifth shorter for a
+    short assignment (a long one follows the works, so it is offered as asked)."""
+    days = SERVICE_DAYS[key]
+    return days if days > 120 else days - (_draw("days", key, f"agency{number}") % 3) * (days // 10)
+
+
+def bid_commitments(spec: TenderSpec, days: int) -> list[str]:
+    service = Category(spec.category).label.split(" ")[0]
+    promises = [
+        f"严格按照招标文件规定的服务范围、内容和标准提供{service}服务",
+        f"服务期限 {days} 日历天，按采购人要求的时间节点提交成果",
+        "拟派项目负责人及主要技术人员在服务期内不更换，确需更换的事先征得采购人书面同意",
+        "对采购人提供的资料及服务中知悉的信息严格保密",
+    ]
+    if spec.method == M.LOTTERY:
+        promises.insert(0, "接受采购人确定的服务价格，中选后按该价格签订合同")
+    return promises
+
+
+def bid_documents(
+    spec: TenderSpec, reference: str, org: Organisation, leader: str, price: Decimal, days: int, promises: list[str]
+) -> list[tuple[str, bytes]]:
+    """The two documents the demo bids carry: the price schedule (报价单) and the technical plan."""
+    today = clock.now().astimezone(LOCAL).date().isoformat()
+    quote = [
+        "报价单",
+        f"项目编号：{reference}",
+        f"项目名称：{spec.title}",
+        f"投标人：{org.name}（统一社会信用代码 {org.uscc}）",
+        f"投标报价：人民币 {price:,.2f} 元",
+        f"服务期限：{days} 日历天",
+        "本报价已包含完成本项目全部服务内容所需的人工、差旅、资料、评审配合及税费等一切费用。",
+        f"投标人（电子签名）：{org.name}",
+        f"日期：{today}",
+    ]
+    plan = [
+        "技术方案",
+        f"一、项目理解：{spec.description}",
+        f"二、项目组织：成立专项项目组，项目负责人 {leader}，"
+        f"配备专业技术人员 {4 + _draw('staff', reference, org.uscc) % 5} 名。",
+        "三、工作流程：资料收集与现场踏勘 → 编制工作方案 → 组织实施 → 内部三级复核 → 成果提交及评审配合。",
+        "四、质量与进度保障：执行本单位质量管理体系，关键节点向采购人书面报告，成果资料按规定归档。",
+        "五、服务承诺：" + "；".join(promises) + "。",
+    ]
+    return [("报价单.txt", "\n".join(quote).encode()), ("技术方案.txt", "\n".join(plan).encode())]
+
+
 def _org_code(name: str) -> str:
     """A deterministic 9-character organisation code (GB 11714: 8 digits and their check digit)."""
     body = f"{int(hashlib.sha256(name.encode()).hexdigest(), 16) % 10**8:08d}"
@@ -496,6 +651,11 @@ class Loader:
         self.evaluations: dict[str, int] = {}
         self.black_entries: dict[str, int] = {}
         self.new_keys = 0
+        # The demo users' clients: each one's private key, read from its demo key file once.
+        self.private_keys: dict[str, pki.PrivateKey] = {}
+        self.signing_certificates: dict[str, Certificate] = {}
+        # The sealed files this load stored (their SHA-256), removed again if the load fails.
+        self.sealed: list[str] = []
         self.start = clock.now()
         self.t0 = _minute(self.start) - timedelta(hours=2)
         self.last = self.t0 - timedelta(hours=1)
@@ -510,6 +670,7 @@ class Loader:
         self.last = when
         clock.freeze(when)
         run_due_transitions()
+        self.open_due()
         run_credit_steps()
 
     def user(self, username: str) -> User:
@@ -544,26 +705,137 @@ class Loader:
         tender_approve(actor=self.user("operator"), tender_id=tender_id)
         return tender_id
 
-    def bid(self, key: str, agencies: list[int]) -> None:
-        """PLACEHOLDER bid registrations until the bidding issue lands: bare ``Bid`` rows, received
-        now (before the deadline), with the digest of deterministic bytes standing in for the sealed
-        ciphertext. No encryption, signature or receipt is involved yet. Only an agency that may
-        bid now (admitted, not black-listed) does."""
-        tender = Tender.objects.get(pk=self.tenders[key])
-        assert clock.now() < tender.bid_deadline
-        for number in agencies:
-            agency = self.orgs[f"agency{number}"]
-            verdict = agency_may(agency, RestrictedAction.BID)
-            if not verdict:
-                raise CommandError(f"demo story went off script: agency{number} may not bid on {key}: {verdict.detail}")
-            digest = hashlib.sha256(f"agora-demo-bid|{tender.reference}|{agency.uscc}".encode()).hexdigest()
-            Bid.objects.create(tender=tender, agency=agency, received_at=clock.now(), ciphertext_digest=digest)
+    def private_key(self, username: str, kind: str) -> pki.PrivateKey:
+        """The user's demo private key, read from its key file as the user's client reads it."""
+        if username not in self.private_keys:
+            try:
+                self.private_keys[username] = agency_demo.demo_key(agency_demo.key_directory(), username, kind)
+            except agency_demo.DemoKeyError as exc:
+                raise CommandError(str(exc)) from None
+        return self.private_keys[username]
 
-    def result(self, key: str, ranking: list[int], summary: str) -> None:
-        """The operator records the committee's ranking (agency numbers, best first)."""
+    def signing_certificate(self, username: str) -> Certificate:
+        """The agency's valid signing certificate for its demo key."""
+        if username not in self.signing_certificates:
+            fingerprint = pki.public_key_fingerprint(self.private_key(username, pki.KEY_ED25519).public_key())
+            now = clock.now()
+            cert = (
+                Certificate.objects.filter(
+                    organisation=self.orgs[username],
+                    purpose=CertificatePurpose.SIGNING,
+                    fingerprint=fingerprint,
+                    revoked_at__isnull=True,
+                    not_before__lte=now,
+                    not_after__gt=now,
+                )
+                .order_by("-issued_at", "-id")
+                .first()
+            )
+            if cert is None:
+                raise CommandError(f"demo story went off script: {username} has no valid signing certificate")
+            self.signing_certificates[username] = cert
+        return self.signing_certificates[username]
+
+    def bid(self, key: str, agencies: list[int]) -> None:
+        """Each agency's client builds its bid (form and documents), signs it with its demo key,
+        seals it to the tender's published opening key and submits it, as ``python -m
+        bidding.client build`` and ``submit`` would; the platform stores the sealed file and signs
+        the receipt, which the client checks. Received now, before the deadline."""
+        tender = Tender.objects.select_related("opening_key").get(pk=self.tenders[key])
+        assert clock.now() < tender.bid_deadline
+        spec = TENDERS[key]
+        opening_key = tender.opening_key  # type: ignore[attr-defined]
+        public = bytes.fromhex(opening_key.public_key)
+        prices = bid_prices(key, agencies)
+        for number in agencies:
+            username = f"agency{number}"
+            org = self.orgs[username]
+            signing_key, cert = self.private_key(username, pki.KEY_ED25519), self.signing_certificate(username)
+            days = offered_days(key, number)
+            promises = bid_commitments(spec, days)
+            form = {
+                "tender": tender.reference,
+                "agency": org.uscc,
+                "price": f"{prices[number]:.2f}",
+                "duration_days": days,
+                "commitments": promises,
+                "project_leader": self.specs[username].contact,
+            }
+            documents = bid_documents(
+                spec, tender.reference, org, self.specs[username].contact, prices[number], days, promises
+            )
+            plaintext = protocol.bid_build(
+                form=form, documents=documents, certificate=cert.serial, private_key=signing_key
+            )
+            envelope = crypto.seal(
+                plaintext=plaintext,
+                recipient_public=public,
+                associated=protocol.sealed_context(tender=tender.reference, agency=org.uscc),
+                suite=opening_key.suite,
+            )
+            digest = crypto.digest(envelope)
+            payload = protocol.submission_payload(
+                tender=tender.reference, agency=org.uscc, digest=digest, certificate=cert.serial
+            )
+            try:
+                bid, created = submission.bid_submit(
+                    actor=self.user(username),
+                    tender_id=tender.pk,
+                    stream=io.BytesIO(envelope),
+                    certificate_serial=cert.serial,
+                    signature=base64.b64encode(crypto.sign(signing_key, payload)).decode(),
+                    idempotency_key=digest,  # as the client does: the envelope's SHA-256
+                )
+            except ApplicationError as exc:
+                raise CommandError(
+                    f"demo story went off script: {username} cannot bid on {key}: {exc.code}: {exc.detail}"
+                ) from exc
+            self.sealed.append(digest)
+            assert created and bid.status == BidStatus.SUBMITTED
+            receipt = submission.receipt_of(bid)
+            protocol.receipt_verify(receipt["receipt"], receipt["signature"], platform_ca().certificate)
+            assert (receipt["receipt"]["digest"], receipt["receipt"]["size"]) == (digest, len(envelope))
+
+    def open_due(self) -> None:
+        """Every demo tender the clock has just moved into its opening is opened now, within its
+        decryption window: its purchaser and the trading centre each fetch their wrapped share,
+        decrypt it with their demo key and submit it; the second share opens the bids."""
+        keys = {pk: key for key, pk in self.tenders.items()}
+        due = Tender.objects.filter(pk__in=list(keys), status=TenderStatus.OPENING, opening_record__isnull=True)
+        for tender_id in due.order_by("bid_deadline", "id").values_list("pk", flat=True):
+            self.opening_ceremony(keys[tender_id])
+
+    def opening_ceremony(self, key: str) -> None:
+        tender_id = self.tenders[key]
+        outcome: dict[str, Any] = {}
+        for username in (TENDERS[key].purchaser, "operator"):
+            holder = self.user(username)
+            mine = opening_share_get(actor=holder, tender_id=tender_id)
+            share = crypto.unwrap_share(
+                wrapped=base64.b64decode(mine["wrapped"]),
+                holder_private_key=self.private_key(username, pki.KEY_P256),
+                associated=mine["context"],
+            )
+            outcome = opening_submit_share(actor=holder, tender_id=tender_id, share=base64.b64encode(share).decode())
+        opening = OpeningRecord.objects.filter(tender_id=tender_id).first()
+        if not outcome.get("opened") or opening is None:
+            raise CommandError(f"demo story went off script: the key holders' shares did not open {key}: {outcome}")
+        rows = opening.record["bids"]
+        refused = {row["uscc"]: f"{row['result']}: {row['reason']}" for row in rows if row["result"] != "opened"}
+        standing = Bid.objects.filter(tender_id=tender_id).exclude(
+            status__in=[BidStatus.WITHDRAWN, BidStatus.SUPERSEDED]
+        )
+        if refused or not rows or len(rows) != standing.count():
+            raise CommandError(
+                f"demo story went off script: the opening of {key} did not open every bid "
+                f"({len(rows)} rows for {standing.count()} bids): {refused}"
+            )
+
+    def result(self, key: str, summary: str) -> None:
+        """The operator records the committee's ranking (:data:`RANKINGS`: agency numbers, best first)."""
         tender_id = self.tenders[key]
         by_agency = {bid.agency_id: bid.pk for bid in Bid.objects.filter(tender_id=tender_id)}
-        bid_ids = [by_agency[self.orgs[f"agency{n}"].pk] for n in ranking]
+        bid_ids = [by_agency[self.orgs[f"agency{n}"].pk] for n in RANKINGS[key]]
         tender_record_result(actor=self.user("operator"), tender_id=tender_id, summary=summary, ranking=bid_ids)
 
     def contract(self, key: str, reference: str) -> None:
@@ -817,19 +1089,17 @@ class Loader:
 
         self.at(5)  # T04 deadline: opening
         self.at(7)  # T04 evaluating
-        self.result(
-            "T04", [9], "经评审，江州诚信会计师事务所（普通合伙）响应文件符合要求，报价合理，确定为成交候选人。"
-        )
+        self.result("T04", "经评审，江州诚信会计师事务所（普通合伙）响应文件符合要求，报价合理，确定为成交候选人。")
 
         self.at(8)  # T02, T03 deadline
         self.at(10)  # T02, T03 evaluating; T04 publicity over: awarded, contract due at +20
-        self.result("T02", [6, 5, 8], "经评审，按有效报价由低到高排序，推荐成交候选人如下。")
-        self.result("T03", [3, 12, 4], "经评审委员会评审，以优价法计算评审基准价，推荐成交候选人如下。")
+        self.result("T02", "经评审，按有效报价由低到高排序，推荐成交候选人如下。")
+        self.result("T03", "经评审委员会评审，以优价法计算评审基准价，推荐成交候选人如下。")
 
         self.at(12)  # T01 deadline (amended)
         self.at(13)  # T02, T03 awarded
         self.at(14)  # T01 evaluating
-        self.result("T01", [1, 12, 2], "评标委员会按综合评估法评审，推荐中标候选人如下。")
+        self.result("T01", "评标委员会按综合评估法评审，推荐中标候选人如下。")
 
         self.at(15)
         tender_cancel(
@@ -844,7 +1114,7 @@ class Loader:
         self.at(18)  # T23 evaluating
         self.contract("T01", "JZYZ-2026-ZX-003")
         self.contract("T03", "JZJT-2026-FW-021")
-        self.result("T23", [9], "经评审，江州诚信会计师事务所（普通合伙）响应文件符合要求，确定为成交候选人。")
+        self.result("T23", "经评审，江州诚信会计师事务所（普通合伙）响应文件符合要求，确定为成交候选人。")
 
         self.at(20)  # T10 deadline without a bid: 流标
         objection_raise(
@@ -858,7 +1128,7 @@ class Loader:
         self.at(22)  # T23 awarded; T21 deadline
         self.contract("T23", "JZJT-2026-SJ-009")
         self.at(24)  # T21 evaluating
-        self.result("T21", [3, 12, 4], "经评审，按有效报价由低到高排序，推荐成交候选人如下。")
+        self.result("T21", "经评审，按有效报价由低到高排序，推荐成交候选人如下。")
 
         self.at(25)  # T04's contract after its due time: recorded as late
         self.contract("T04", "JZRMYY-2026-SJ-002")
@@ -866,12 +1136,12 @@ class Loader:
         self.at(26)  # T22 deadline
         self.at(28)  # T21 awarded; T22 evaluating
         self.contract("T21", "JZJT-2026-HP-011")
-        self.result("T22", [7, 8, 12], "经评审，按有效报价由低到高排序，推荐成交候选人如下。")
+        self.result("T22", "经评审，按有效报价由低到高排序，推荐成交候选人如下。")
 
         self.at(30)  # T05, T06 deadline
         self.at(32)  # evaluating; T22 awarded
-        self.result("T05", [7, 12, 8, 1], "评标委员会按综合评估法评审，推荐中标候选人如下。")
-        self.result("T06", [9, 12, 2], "在交易中心见证下随机抽取，抽取结果如下。")
+        self.result("T05", "评标委员会按综合评估法评审，推荐中标候选人如下。")
+        self.result("T06", "在交易中心见证下随机抽取，抽取结果如下。")
         self.contract("T22", "JZYZ-2026-JL-006")
 
         self.at(33)
@@ -884,7 +1154,7 @@ class Loader:
 
         self.at(35)  # T24 deadline
         self.at(37)  # T24 evaluating
-        self.result("T24", [2, 1, 12], "经评审，以优价法计算评审基准价，推荐成交候选人如下。")
+        self.result("T24", "经评审，以优价法计算评审基准价，推荐成交候选人如下。")
 
         self.at(38)  # T05 awarded; T06's publicity resumes, moved later by the 5 minutes suspended
         objection_answer(
@@ -915,7 +1185,7 @@ class Loader:
 
         self.at(50)  # T15 deadline
         self.at(52)  # evaluating
-        self.result("T15", [1, 12, 2], "经评审，按有效报价由低到高排序，推荐成交候选人如下。")
+        self.result("T15", "经评审，按有效报价由低到高排序，推荐成交候选人如下。")
         self.at(53)
         tender_suspend(
             actor=self.user("supervisor"),
@@ -988,12 +1258,15 @@ class Loader:
         self.at(110)  # T07 deadline
         self.at(112)  # T07 evaluating
 
-        # The real start: T09's deadline (the start rounded down to the minute) has just passed,
-        # so it is opening for up to two more minutes; T07's publicity runs for three.
+        # The real start: T09's deadline (the start rounded down to the minute) has just passed:
+        # its key holders open the bids now, and it stays in its opening until the decryption
+        # window ends (up to two more minutes), then moves on to evaluation. T07's publicity runs
+        # for three.
         clock.freeze(self.start)
         run_due_transitions()
+        self.open_due()
         run_credit_steps()
-        self.result("T07", [12, 8, 5], "经评审，按有效报价由低到高排序，推荐成交候选人如下。")
+        self.result("T07", "经评审，按有效报价由低到高排序，推荐成交候选人如下。")
 
     def reference(self, key: str) -> str:
         return str(Tender.objects.values_list("reference", flat=True).get(pk=self.tenders[key]))
@@ -1056,8 +1329,59 @@ class Loader:
         for bid in Bid.objects.filter(tender_id__in=self.tenders.values(), tender__status=TenderStatus.PUBLISHED):
             if not agency_may(bid.agency, RestrictedAction.BID):
                 wrong[f"bid {bid.pk}"] = f"{bid.agency.name} may not bid"
+        wrong.update(self.bids_wrong())
+        wrong.update(self.openings_wrong())
         if wrong:
             raise CommandError(f"demo story went off script: {wrong}")
+
+    def bids_wrong(self) -> dict[str, str]:
+        """The demo's bids are real: each has its sealed file, whose SHA-256 is the bid's digest,
+        the certificate it was signed with and a receipt that verifies with the platform CA."""
+        wrong: dict[str, str] = {}
+        ca = platform_ca().certificate
+        bids = Bid.objects.filter(tender_id__in=self.tenders.values()).select_related("certificate")
+        for bid in bids:
+            path = Path(settings.MEDIA_ROOT) / storage.relative_name(submission.PREFIX, bid.ciphertext_digest)
+            if bid.certificate is None or not bid.signature:
+                wrong[f"bid {bid.pk}"] = "no certificate or signature"
+            elif not path.is_file() or crypto.digest_file(path) != bid.ciphertext_digest:
+                wrong[f"bid {bid.pk}"] = f"sealed file missing or altered: {path}"
+            else:
+                receipt = submission.receipt_of(bid)
+                try:
+                    protocol.receipt_verify(receipt["receipt"], receipt["signature"], ca)
+                except crypto.CryptoError as exc:
+                    wrong[f"bid {bid.pk}"] = f"receipt: {exc.code}"
+        return wrong
+
+    def openings_wrong(self) -> dict[str, str]:
+        """Every tender the clock moved into its opening has an opening record that verifies with
+        the platform CA certificate and opened every bid; no tender open for bids has one."""
+        wrong: dict[str, str] = {}
+        ca = platform_ca().certificate
+        for key, tender_id in self.tenders.items():
+            tender = Tender.objects.get(pk=tender_id)
+            opening = OpeningRecord.objects.filter(tender=tender).first()
+            if tender.opening_ends_at is None:  # never reached its opening
+                if opening is not None:
+                    wrong[f"{key} opening"] = f"an opening record, but the tender is {tender.status}"
+                continue
+            if opening is None:
+                wrong[f"{key} opening"] = "reached its opening but has no opening record"
+                continue
+            try:
+                digest = protocol.opening_record_verify(
+                    opening.record, base64.b64encode(bytes(opening.signature)).decode(), ca
+                )
+            except crypto.CryptoError as exc:
+                wrong[f"{key} opening"] = f"the record does not verify: {exc.code}"
+                continue
+            rows = opening.record["bids"]
+            if digest != opening.digest:
+                wrong[f"{key} opening"] = "the record's digest differs from the stored one"
+            elif not rows or any(row["result"] != "opened" for row in rows):
+                wrong[f"{key} opening"] = f"not every bid opened: {[row['result'] for row in rows]}"
+        return wrong
 
 
 class Command(BaseCommand):
@@ -1107,8 +1431,13 @@ class Command(BaseCommand):
                     clock.reset()
                 loader.present()
                 loader.check()
-        except ApplicationError as exc:
-            raise CommandError(f"a service refused a demo step: {exc.code}: {exc.detail}") from exc
+        except BaseException as exc:
+            # Nothing of a failed load stays: its rows are rolled back, and its sealed files go too.
+            for digest in loader.sealed:
+                storage.discard(submission.PREFIX, digest)
+            if isinstance(exc, ApplicationError):
+                raise CommandError(f"a service refused a demo step: {exc.code}: {exc.detail}") from exc
+            raise
         finally:
             clock.reset()
         self.report(loader, password)
@@ -1139,6 +1468,15 @@ class Command(BaseCommand):
         )
         out("Tenders by state: " + ", ".join(f"{s.value} {counts[s.value]}" for s in TenderStatus if counts[s.value]))
         out("Open tenders move on live while `manage.py clock` runs (deadlines in 15-50 minutes).")
+        bids = Bid.objects.filter(tender_id__in=loader.tenders.values())
+        records = OpeningRecord.objects.filter(tender_id__in=loader.tenders.values())
+        opened = sum(len(record["bids"]) for record in records.values_list("record", flat=True))
+        standing = bids.filter(tender__status=TenderStatus.PUBLISHED, status=BidStatus.SUBMITTED).count()
+        out(
+            f"Bids: {bids.count()}, each built, signed and sealed with its agency's demo key and received with a "
+            f"signed receipt; {records.count()} opening ceremonies (two key holders' shares each) opened {opened} "
+            f"of them and published signed opening records; {standing} stand sealed on the tenders open for bids."
+        )
         out(
             f"Agencies: {agencies.count()} ("
             + ", ".join(f"{s.value} {admission[s.value]}" for s in AdmissionStatus if admission[s.value])
@@ -1162,6 +1500,7 @@ class Command(BaseCommand):
             f"Demo private keys (for the command-line client): {directory}/<username>.key.pem, mode 600; "
             f"{loader.new_keys} new, {len(ADMITTED) + len(KEY_HOLDERS) - loader.new_keys} reused from an earlier run."
         )
+        self.replay(loader, password)
         out("")
         out(f"Users (password for all: {password}):")
         for spec in ORGANISATIONS:
@@ -1182,3 +1521,51 @@ class Command(BaseCommand):
                 "keys. Never load it on a production platform."
             )
         )
+
+    def replay(self, loader: Loader, password: str) -> None:
+        """How the demo users run the opening ceremony of a tender that closes live (:data:`REPLAY`)."""
+        out = self.stdout.write
+        tender = Tender.objects.select_related("profile").get(pk=loader.tenders[REPLAY])
+        holders = [TENDERS[REPLAY].purchaser, "operator"]
+        closes = tender.bid_deadline
+        window = tender.profile.decryption_window
+        ends = closes + window
+        directory = agency_demo.key_directory()
+        try:
+            key_dir = directory.relative_to(settings.BASE_DIR)  # the commands run from the repository
+        except ValueError:
+            key_dir = directory
+        python = ".venv/bin/python"
+        bids = tender.bids.filter(status=BidStatus.SUBMITTED).count()  # type: ignore[attr-defined]
+        out("")
+        out(
+            f"Opening ceremony to replay: {REPLAY} {tender.title}, tender id {tender.pk} ({tender.reference}), "
+            f"{bids} sealed bids; bids close at {format_local(closes)} (Beijing time)."
+        )
+        out(
+            f"The demo rule profile's decryption window is {window.total_seconds() / 60:g} minutes (its minutes stand "
+            f"for the national rules' days): two key holders must submit their shares between {format_local(closes)} "
+            f"and {format_local(ends)}, or the tender fails (开标失败) when the window ends."
+        )
+        out("From the repository directory, with the site running, log the two key holders in now:")
+        for username in holders:
+            out(
+                f"  {python} -m bidding.client login --username {username} --password {password} --out {username}.token"
+            )
+        out(f"then, after {format_local(closes)} and before {format_local(ends)}, each submits its share:")
+        for username in holders:
+            out(
+                f"  {python} -m bidding.client share --server {DEMO_SERVER} --token-file {username}.token "
+                f"--tender {tender.pk} --key {key_dir}/{username}.key.pem"
+            )
+        out("and anyone checks the published opening record:")
+        out(f"  DJANGO_DEBUG=1 {python} manage.py opening_verify {tender.pk}")
+        keys = {pk: key for key, pk in loader.tenders.items()}
+        others = [
+            f"{keys[other.pk]} id {other.pk} (holders {TENDERS[keys[other.pk]].purchaser} and operator, "
+            f"bids close at {format_local(other.bid_deadline)})"
+            for other in Tender.objects.filter(pk__in=list(keys), status=TenderStatus.PUBLISHED)
+            .exclude(pk=tender.pk)
+            .order_by("bid_deadline", "id")
+        ]
+        out("The other tenders open for bids open the same way: " + "; ".join(others) + ".")
