@@ -16,9 +16,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from django.apps import apps
 from django.conf import settings
-from django.db import connection
 from rest_framework.authtoken.models import Token
 
 from agencies import pki
@@ -32,6 +30,7 @@ from bidding.services.opening_keys import share_context
 from core import clock
 from core.permissions import Role
 from market.choices import TenderStatus
+from tests.bidding.test_opening_keys import _every_stored_value
 from tests.factories import HOLDER_KEYS, PASSWORD, applied_agency, user
 
 # The live server runs in a thread with its own database connections, so the tests commit for real;
@@ -106,21 +105,6 @@ def agency(world, live_server, run, tmp_path):
 @pytest.fixture
 def tender(world):
     return world.in_state(TenderStatus.PUBLISHED)
-
-
-def _every_stored_value() -> list[bytes]:
-    """Every value of every column of every table, as bytes (as in test_opening_keys)."""
-    values: list[bytes] = []
-    with connection.cursor() as cursor:
-        for model in apps.get_models():
-            cursor.execute(f"SELECT * FROM {connection.ops.quote_name(model._meta.db_table)}")
-            for row in cursor.fetchall():
-                for value in row:
-                    if isinstance(value, memoryview | bytes | bytearray):
-                        values.append(bytes(value))
-                    elif value is not None:
-                        values.append(str(value).encode())
-    return values
 
 
 def _opening_key(tender) -> bytes:
