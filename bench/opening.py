@@ -422,12 +422,12 @@ def _status_counts(tender: Any) -> list[tuple[str, int]]:
 # _open_bids for every bid; "once" steps run once per opening.
 STEPS = (
     ("read", "per bid", "reading the envelope (readinto a reused buffer: counted in _open_one)"),
-    ("sha256", "per bid", "hashlib.sha256 of the envelope against the receipt digest"),
+    ("sha256", "per bid", "hashlib.sha256 of the envelope against the receipt digest (reader thread, overlapped)"),
     ("open_sealed", "per bid", "crypto.open_sealed_into: X25519, HKDF, AES-GCM (a reused buffer)"),
     ("certificate_load", "per bid", "pki.certificate_load of the signing certificate's PEM"),
     ("bid_verify", "per bid", "protocol.bid_verify: manifest, SHA-256 of the documents, Ed25519"),
     ("agency_may", "once", "agencies.eligibility.agencies_may(orgs, BID, at=deadline): 3 queries for all bids"),
-    ("_open_one", "per bid", "the rest of _Opener.open (read into the reused buffer, row, Decimal, path)"),
+    ("_open_one", "per bid", "the rest of _Opener.open (waiting for the reader; below 0 when hashing overlaps)"),
     ("bid_save", "once", "_record_results: one executemany UPDATE for every bid"),
     ("combine_shares", "once", "crypto.combine_shares: the key rebuilt"),
     ("record", "once", "to_jsonable + crypto.sign of the record"),
