@@ -106,6 +106,34 @@ def signing_key(member: User) -> tuple[Any, Any]:
     return key, cert
 
 
+def bid_envelope(
+    member: User, tender: Tender, price: str = "98000.00", *, sign_with: Any = None, seal_as: str | None = None
+) -> tuple[bytes, Any, str]:
+    """What the agency's client makes: bid form and a document, signed (by ``sign_with`` instead of the
+    agency's key, to forge one), sealed to the tender's opening key (bound to ``seal_as`` instead of the
+    agency, to misbind one), and the submission signature. Returns (envelope, certificate, signature)."""
+    org = member.organisation
+    assert org is not None
+    key, cert = SIGNING_CERTS.get(member.username) or signing_key(member)
+    SIGNING_CERTS[member.username] = (key, cert)
+    form = {"tender": tender.reference, "agency": org.uscc, "price": price, "duration_days": 40, "commitments": []}
+    plaintext = protocol.bid_build(
+        form=form,
+        documents=[("报价单.pdf", b"%PDF " + price.encode())],
+        certificate=cert.serial,
+        private_key=sign_with or key,
+    )
+    envelope = crypto.seal(
+        plaintext=plaintext,
+        recipient_public=bytes.fromhex(OpeningKey.objects.get(tender=tender).public_key),
+        associated=protocol.sealed_context(tender=tender.reference, agency=seal_as or org.uscc),
+    )
+    payload = protocol.submission_payload(
+        tender=tender.reference, agency=org.uscc, digest=crypto.digest(envelope), certificate=cert.serial
+    )
+    return envelope, cert, base64.b64encode(crypto.sign(key, payload)).decode()
+
+
 def admitted_agency(operator: User | None = None, **kwargs: Any) -> User:
     """An agency admitted by the trading centre, the way an operator admits one. Returns its user."""
     member = applied_agency(**kwargs)
@@ -171,29 +199,15 @@ class World:
         return Bid.objects.create(tender=tender, agency=agency, received_at=clock.now(), ciphertext_digest="0" * 64)
 
     def sealed_bid(self, tender: Tender, agency: Organisation, price: str = "98000.00") -> Bid:
-        """A real bid, the way the agency's client makes and submits it: bid form and a document,
-        signed, sealed to the tender's opening key, signed again for submission."""
+        """A real bid, made by :func:`bid_envelope` and submitted through the service."""
         member = agency.users.get()
-        key, cert = SIGNING_CERTS.get(member.username) or signing_key(member)
-        SIGNING_CERTS[member.username] = (key, cert)
-        form = {"tender": tender.reference, "agency": agency.uscc, "price": price, "duration_days": 40}
-        plaintext = protocol.bid_build(
-            form=form, documents=[("报价单.pdf", b"%PDF " + price.encode())], certificate=cert.serial, private_key=key
-        )
-        envelope = crypto.seal(
-            plaintext=plaintext,
-            recipient_public=bytes.fromhex(OpeningKey.objects.get(tender=tender).public_key),
-            associated=protocol.sealed_context(tender=tender.reference, agency=agency.uscc),
-        )
-        payload = protocol.submission_payload(
-            tender=tender.reference, agency=agency.uscc, digest=crypto.digest(envelope), certificate=cert.serial
-        )
+        envelope, cert, signature = bid_envelope(member, tender, price)
         bid, _ = submission.bid_submit(
             actor=member,
             tender_id=tender.pk,
             stream=io.BytesIO(envelope),
             certificate_serial=cert.serial,
-            signature=base64.b64encode(crypto.sign(key, payload)).decode(),
+            signature=signature,
         )
         return bid
 

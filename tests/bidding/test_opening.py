@@ -17,7 +17,7 @@ from rest_framework.test import APIClient
 from agencies.ca import platform_ca
 from agencies.services import credit, lists
 from bidding import crypto, protocol
-from bidding.models import Bid, KeyShare, OpeningKey, OpeningRecord
+from bidding.models import Bid, KeyShare, OpeningRecord
 from core import clock
 from core.models import AuditEntry
 from market.choices import TenderStatus
@@ -25,30 +25,13 @@ from market.clock import run_due_transitions
 from market.models import Notice
 from tests.bidding.test_submission import post
 from tests.conftest import client_for
-from tests.factories import HOLDER_KEYS, admitted_agency, signing_key
+from tests.factories import HOLDER_KEYS, admitted_agency, bid_envelope, signing_key
 
 
 def submit_bid(member, tender, price="98000.00", *, sign_with=None, seal_as=None):
-    """The agency's client end to end: bid form + documents, inner signature, seal, outer signature, upload."""
-    key, cert = signing_key(member)
-    org = member.organisation
-    form = {"tender": tender.reference, "agency": org.uscc, "price": price, "duration_days": 40, "commitments": []}
-    plaintext = protocol.bid_build(
-        form=form,
-        documents=[("报价单.pdf", b"%PDF " + price.encode())],
-        certificate=cert.serial,
-        private_key=sign_with or key,
-    )
-    public = bytes.fromhex(OpeningKey.objects.get(tender=tender).public_key)
-    envelope = crypto.seal(
-        plaintext=plaintext,
-        recipient_public=public,
-        associated=protocol.sealed_context(tender=tender.reference, agency=seal_as or org.uscc),
-    )
-    payload = protocol.submission_payload(
-        tender=tender.reference, agency=org.uscc, digest=crypto.digest(envelope), certificate=cert.serial
-    )
-    response = post(member, tender, envelope, cert, base64.b64encode(crypto.sign(key, payload)).decode())
+    """The agency's client end to end (tests.factories.bid_envelope), uploaded through the API."""
+    envelope, cert, signature = bid_envelope(member, tender, price, sign_with=sign_with, seal_as=seal_as)
+    response = post(member, tender, envelope, cert, signature)
     assert response.status_code == 201, response.json()
     return Bid.objects.get(pk=response.json()["id"])
 
