@@ -291,7 +291,6 @@ class Round:
 
 
 def prepare_round(staff: Staff, bidders: list[Bidder], size: int) -> Round:
-    from django.conf import settings
 
     from agencies import pki
     from bidding import crypto, protocol
@@ -333,7 +332,7 @@ def prepare_round(staff: Staff, bidders: list[Bidder], size: int) -> Round:
         pem = bid.certificate.pem.encode()
         items.append(
             Item(
-                path=Path(settings.MEDIA_ROOT) / storage.relative_name("bids", bid.ciphertext_digest),
+                path=storage.stored_path("bids", bid.ciphertext_digest),
                 digest=bid.ciphertext_digest,
                 associated=protocol.sealed_context(tender=tender.reference, agency=bid.agency.uscc),
                 pem=pem,

@@ -73,10 +73,15 @@ def relative_name(prefix: str, sha256: str) -> str:
     return f"{prefix}/{sha256[:2]}/{sha256}"
 
 
+def stored_path(prefix: str, sha256: str) -> Path:
+    """Where the content with this digest lives under the media root."""
+    return Path(settings.MEDIA_ROOT) / relative_name(prefix, sha256)
+
+
 def place(spool: Spooled, prefix: str) -> bool:
     """Move the spooled file to its content address. Returns True when this call created the file
     (the caller removes it with :func:`discard` if its transaction then fails)."""
-    final = Path(settings.MEDIA_ROOT) / relative_name(prefix, spool.sha256)
+    final = stored_path(prefix, spool.sha256)
     if final.exists():
         return False
     final.parent.mkdir(parents=True, exist_ok=True)
@@ -86,4 +91,4 @@ def place(spool: Spooled, prefix: str) -> bool:
 
 
 def discard(prefix: str, sha256: str) -> None:
-    (Path(settings.MEDIA_ROOT) / relative_name(prefix, sha256)).unlink(missing_ok=True)
+    stored_path(prefix, sha256).unlink(missing_ok=True)

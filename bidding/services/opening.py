@@ -15,11 +15,9 @@ import hashlib
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 from typing import Any
 
 from cryptography import x509
-from django.conf import settings
 from django.db import connection, transaction
 
 from agencies import pki
@@ -28,6 +26,7 @@ from agencies.choices import RestrictedAction
 from agencies.eligibility import Verdict, agencies_may
 from bidding import crypto, protocol
 from bidding.models import Bid, BidStatus, KeyShare, OpeningKey, OpeningRecord
+from bidding.services import submission
 from bidding.services.opening_keys import share_context
 from core import clock, storage
 from core.audit import audit_record
@@ -165,7 +164,7 @@ class _Opener:
     @staticmethod
     def _load(bid: Bid, buffer: bytearray) -> memoryview | str:
         """The envelope as receipted, or why not (runs in the reader thread: files and hashing only)."""
-        path = Path(settings.MEDIA_ROOT) / storage.relative_name("bids", bid.ciphertext_digest)
+        path = storage.stored_path(submission.PREFIX, bid.ciphertext_digest)
         view = memoryview(buffer)[: bid.ciphertext_size]
         try:
             with open(path, "rb") as f:

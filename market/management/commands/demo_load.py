@@ -46,7 +46,6 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
-from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -1341,7 +1340,7 @@ class Loader:
         ca = platform_ca().certificate
         bids = Bid.objects.filter(tender_id__in=self.tenders.values()).select_related("certificate")
         for bid in bids:
-            path = Path(settings.MEDIA_ROOT) / storage.relative_name(submission.PREFIX, bid.ciphertext_digest)
+            path = storage.stored_path(submission.PREFIX, bid.ciphertext_digest)
             if bid.certificate is None or not bid.signature:
                 wrong[f"bid {bid.pk}"] = "no certificate or signature"
             elif not path.is_file() or crypto.digest_file(path) != bid.ciphertext_digest:
