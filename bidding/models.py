@@ -127,3 +127,67 @@ class OpeningRecord(models.Model):
 
     def __str__(self) -> str:
         return f"opening record of {self.tender_id}"
+
+
+class LotteryCommitment(models.Model):
+    """The verifiable lottery's secret for a tender whose method draws lots (``bidding.lottery``).
+
+    Made at publication: the commitment (a hash) is published with the tender notice; the secret
+    itself is sealed to the tender's opening key, so nobody can read it before the opening rebuilds
+    that key. The opening fills ``reveal``; the draw publishes it."""
+
+    tender = models.OneToOneField(Tender, on_delete=models.PROTECT, related_name="lottery_commitment")
+    commitment = models.CharField(max_length=64)
+    sealed_reveal = models.BinaryField()
+    reveal = models.CharField(max_length=64, blank=True)
+    revealed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"lottery commitment of {self.tender_id}"
+
+
+class CommitteeScore(models.Model):
+    """One committee member's score for one valid bid in one evaluation round (open_tender).
+
+    The trading centre records each member's signed score sheet on the committee's behalf; the
+    sheets are kept, and published with the evaluation record."""
+
+    tender = models.ForeignKey(Tender, on_delete=models.PROTECT, related_name="committee_scores")
+    round = models.PositiveSmallIntegerField()
+    member_code = models.CharField(max_length=40, help_text="The expert's number in the expert pool.")
+    member_name = models.CharField(max_length=60)
+    bid = models.ForeignKey(Bid, on_delete=models.PROTECT, related_name="committee_scores")
+    score = models.DecimalField(max_digits=6, decimal_places=2)
+    breakdown = models.JSONField(default=dict, blank=True, help_text="Points by criterion, as on the sheet.")
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ("tender", "round", "member_code", "bid")
+        constraints = [
+            models.UniqueConstraint(fields=["tender", "round", "member_code", "bid"], name="score_once_per_round")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member_code} scores bid {self.bid_id}: {self.score}"
+
+
+class EvaluationRecord(models.Model):
+    """The result of one evaluation round (评标结果): canonical JSON signed by the platform and
+    published with the candidate notice. An upheld objection to the result leads to a new round;
+    earlier rounds stay."""
+
+    tender = models.ForeignKey(Tender, on_delete=models.PROTECT, related_name="evaluation_records")
+    round = models.PositiveSmallIntegerField()
+    record = models.JSONField()
+    digest = models.CharField(max_length=64)
+    signature = models.BinaryField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ("tender", "round")
+        constraints = [models.UniqueConstraint(fields=["tender", "round"], name="evaluation_round_once")]
+
+    def __str__(self) -> str:
+        return f"evaluation {self.round} of {self.tender_id}"

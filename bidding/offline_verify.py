@@ -1,9 +1,10 @@
-"""Verify a published opening record offline, with nothing but the published material.
+"""Verify a published opening or evaluation record offline, with nothing but the published material.
 
 Needs only Python and the ``cryptography`` package, not this project or its database: copy the file
 anywhere. Inputs are two downloads anyone can make:
 
     curl -o record.json https://<platform>/api/tenders/<id>/opening/record/
+    (or an evaluation record: one of the ``records`` of /api/tenders/<id>/evaluation/)
     curl -o ca.pem      https://<platform>/api/public/ca/
     python offline_verify.py record.json ca.pem
 
@@ -65,7 +66,10 @@ def main(argv: list[str]) -> int:
         print(f"NOT VERIFIED: {exc}")
         return 1
     record = published["record"]
-    print(f"VERIFIED {record['tender']} opening record, SHA-256 {digest}, opened at {record['opened_at']}")
+    if "round" in record:  # an evaluation record (its lottery draw is recomputed by lottery.py)
+        print(f"VERIFIED {record['tender']} evaluation round {record['round']} ({record['method']}), SHA-256 {digest}")
+    else:
+        print(f"VERIFIED {record['tender']} opening record, SHA-256 {digest}, opened at {record['opened_at']}")
     for row in record["bids"]:
         print(f"  {row['uscc']}  {row['agency']}  price {row['price']}  {row['result']}  {row['reason']}")
     return 0

@@ -17,6 +17,7 @@ from bidding import crypto
 SUBMISSION_TYPE = "agora/bid-submission/v1"
 RECEIPT_TYPE = "agora/bid-receipt/v1"
 OPENING_RECORD_TYPE = "agora/opening-record/v1"
+EVALUATION_RECORD_TYPE = "agora/evaluation-record/v1"
 
 
 def sealed_context(*, tender: str, agency: str) -> dict[str, str]:
@@ -147,15 +148,28 @@ def opening_record_payload(record: Mapping[str, Any]) -> bytes:
     return crypto.signed_payload(record)
 
 
-def opening_record_verify(record: Mapping[str, Any], signature_b64: str, ca_certificate: x509.Certificate) -> str:
-    """Check a published opening record with the platform's CA certificate alone. Returns the
-    record's SHA-256 (as the notice states it); raises ``CryptoError``."""
-    if record.get("type") != OPENING_RECORD_TYPE:
-        raise crypto.CryptoError("record_malformed", "This is not an opening record.", "这不是开标记录。")
+def platform_record_verify(
+    record: Mapping[str, Any], signature_b64: str, ca_certificate: x509.Certificate, *, record_type: str
+) -> str:
+    """Check a record the platform signed and published (an opening or an evaluation record) with
+    the platform's CA certificate alone. Returns the record's SHA-256 (as the notice states it);
+    raises ``CryptoError``."""
+    if record.get("type") != record_type:
+        raise crypto.CryptoError("record_malformed", f"This is not a {record_type} record.", "记录类型不符。")
     try:
         signature = base64.b64decode(signature_b64, validate=True)
     except ValueError:
         raise crypto.CryptoError("signature_invalid", "The signature is not base64.", "签名格式错误。") from None
-    payload = opening_record_payload(record)
+    payload = crypto.signed_payload(record)
     crypto.verify(ca_certificate, payload, signature)
     return hashlib.sha256(payload).hexdigest()
+
+
+def opening_record_verify(record: Mapping[str, Any], signature_b64: str, ca_certificate: x509.Certificate) -> str:
+    """:func:`platform_record_verify` for an opening record."""
+    return platform_record_verify(record, signature_b64, ca_certificate, record_type=OPENING_RECORD_TYPE)
+
+
+def evaluation_record_verify(record: Mapping[str, Any], signature_b64: str, ca_certificate: x509.Certificate) -> str:
+    """:func:`platform_record_verify` for an evaluation record."""
+    return platform_record_verify(record, signature_b64, ca_certificate, record_type=EVALUATION_RECORD_TYPE)

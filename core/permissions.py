@@ -36,6 +36,7 @@ class Action(StrEnum):
     TENDER_RECORD_RESULT = "tender.record_result"
     TENDER_RECORD_CONTRACT = "tender.record_contract"
     TENDER_COMPLETE = "tender.complete"
+    TENDER_DIRECT_PICK = "tender.direct_pick"
     TENDER_VIEW_UNPUBLISHED = "tender.view_unpublished"
     OBJECTION_RAISE = "objection.raise"
     OBJECTION_ANSWER = "objection.answer"
@@ -73,6 +74,8 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.TENDER_RECORD_RESULT: frozenset({OP}),
     Action.TENDER_RECORD_CONTRACT: frozenset({P}),
     Action.TENDER_COMPLETE: frozenset({P}),
+    # 直接选取: the purchaser picks the agency (within the budget cap, with a written reason).
+    Action.TENDER_DIRECT_PICK: frozenset({P}),
     # Purchasers see their own drafts through the object rule, not through this action.
     Action.TENDER_VIEW_UNPUBLISHED: frozenset({OP, S}),
     Action.OBJECTION_RAISE: frozenset({A}),

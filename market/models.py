@@ -92,6 +92,8 @@ class RuleProfile(models.Model):
     max_bond_ratio = models.DecimalField(max_digits=5, decimal_places=4, default=Decimal("0.02"))
     lottery_allowed = models.BooleanField(default=True)
     direct_budget_cap = models.DecimalField(max_digits=16, decimal_places=2)
+    # 评标委员会: five or more members, an odd number (招标投标法 §37).
+    committee_min_members = models.PositiveSmallIntegerField(default=5)
 
     def __str__(self) -> str:
         return self.title
@@ -114,6 +116,10 @@ class Tender(FSMModelMixin, models.Model):
     category = models.CharField(max_length=40, choices=Category.choices)
     region = models.CharField(max_length=6, validators=[validate_region_code])
     budget = models.DecimalField(max_digits=16, decimal_places=2, validators=[MinValueValidator(Decimal("0.01"))])
+    # Price methods accept prices within [price_floor, budget]: the budget is the ceiling (最高限价).
+    price_floor = models.DecimalField(
+        max_digits=16, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(Decimal("0"))]
+    )
     bid_deadline = models.DateTimeField()
     min_bids = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
     bond_amount = models.DecimalField(
@@ -148,6 +154,8 @@ class Tender(FSMModelMixin, models.Model):
     contracted_at = models.DateTimeField(null=True, blank=True)
     contract_reference = models.CharField(max_length=100, blank=True)
     contract_late = models.BooleanField(default=False)
+    # The completion date the contract agrees, if it states one: completion by then is on time.
+    service_due_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -17,7 +17,7 @@ from agencies.services import admission, certificates, registration
 from agencies.uscc import uscc_check_char
 from bidding import crypto, protocol
 from bidding.models import Bid, OpeningKey
-from bidding.services import opening, submission
+from bidding.services import evaluation, opening, submission
 from core import clock
 from core.permissions import Role
 from market.choices import Category, Method, TenderStatus
@@ -223,6 +223,18 @@ class World:
             )
             opening.opening_submit_share(actor=share.holder, tender_id=tender.pk, share=base64.b64encode(raw).decode())
 
+    def committee_scores(self, tender: Tender, scores: dict[int, Any], members: int | None = None) -> None:
+        """The committee's sheets for an open tender, recorded by the operator: every member gives
+        ``scores`` (bid id → score), so the totals equal them."""
+        for n in range(members or tender.profile.committee_min_members):
+            evaluation.committee_score_record(
+                actor=self.operator,
+                tender_id=tender.pk,
+                member_code=f"ZJ{n + 1:03d}",
+                member_name=f"评委{n + 1}",
+                scores={str(k): str(v) for k, v in scores.items()},
+            )
+
     def in_state(self, state: str, **overrides: Any) -> Tender:
         """A tender brought to ``state`` the way users and the clock would bring it."""
         t = self.draft(**overrides)
@@ -252,7 +264,8 @@ class World:
         run_due_transitions()
         if state == TenderStatus.EVALUATING:
             return _fresh(t)
-        svc.tender_record_result(actor=self.operator, tender_id=t.pk, summary="评审完成", ranking=[b.pk for b in bids])
+        self.committee_scores(t, {b.pk: 90 - 5 * i for i, b in enumerate(bids)})
+        evaluation.evaluation_conclude(actor=self.operator, tender_id=t.pk)
         if state == TenderStatus.PUBLICITY:
             return _fresh(t)
         _go_to(_fresh(t).publicity_ends_at)

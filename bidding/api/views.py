@@ -14,10 +14,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from bidding.models import Bid, OpeningRecord
-from bidding.services import opening, submission
+from bidding.services import evaluation, opening, submission
 from core.errors import NotFound
 from core.inputs import valid_input
-from core.permissions import Action, HasAction, organisation_id_of
+from core.permissions import Action, HasAction, can, organisation_id_of
+from market.selectors import tender_get
 
 
 class BidInput(serializers.Serializer):
@@ -121,3 +122,88 @@ class OpeningRecordView(APIView):
         return Response(
             {"record": row.record, "digest": row.digest, "signature": base64.b64encode(bytes(row.signature)).decode()}
         )
+
+
+class EvaluationView(APIView):
+    """GET (public once published): the tender's evaluation records, each signed by the platform
+    and, when lots were drawn, with the seed and order anyone can recompute; during evaluation the
+    bids still in the running (staff also see whose score sheets are in)."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request, pk: int) -> Response:
+        tender = tender_get(user=request.user, tender_id=pk)
+        return Response(evaluation.evaluation_view(tender=tender, staff=can(request.user, Action.AUDIT_READ)))
+
+
+class ScoreSheetInput(serializers.Serializer):
+    member_code = serializers.CharField(max_length=40, help_text="The expert's number in the expert pool.")
+    member_name = serializers.CharField(max_length=60)
+    scores = serializers.DictField(child=serializers.CharField(), help_text="Bid id → score (0–100).")
+    breakdown = serializers.DictField(
+        child=serializers.DictField(), required=False, default=dict, help_text="Bid id → points by criterion."
+    )
+
+
+class EvaluationScores(APIView):
+    """POST (trading centre): record one committee member's score sheet for the current round."""
+
+    permission_classes = [HasAction.for_(Action.TENDER_RECORD_RESULT)]
+
+    @extend_schema(request=ScoreSheetInput, responses=OpenApiTypes.OBJECT)
+    def post(self, request: Request, pk: int) -> Response:
+        data = valid_input(ScoreSheetInput, request.data)
+        sheet = evaluation.committee_score_record(actor=request.user, tender_id=pk, **data)
+        return Response(
+            {
+                "round": sheet[0].round,
+                "member_code": sheet[0].member_code,
+                "scores": {str(s.bid_id): str(s.score) for s in sheet},
+            },
+            status=201,
+        )
+
+
+class BidReasonInput(serializers.Serializer):
+    """One bid of the tender and the written reason (setting it aside, or picking it)."""
+
+    bid = serializers.IntegerField()
+    reason = serializers.CharField()
+
+
+class EvaluationDisqualify(APIView):
+    """POST (trading centre): the committee sets a bid aside (否决投标) with the reason."""
+
+    permission_classes = [HasAction.for_(Action.TENDER_RECORD_RESULT)]
+
+    @extend_schema(request=BidReasonInput, responses=OpenApiTypes.OBJECT)
+    def post(self, request: Request, pk: int) -> Response:
+        data = valid_input(BidReasonInput, request.data)
+        bid = evaluation.evaluation_disqualify(
+            actor=request.user, tender_id=pk, bid_id=data["bid"], reason=data["reason"]
+        )
+        return Response({"bid": bid.pk, "status": bid.status, "reason": bid.result_reason})
+
+
+class EvaluationConclude(APIView):
+    """POST (trading centre): conclude the round by the tender's method and publicise the candidates."""
+
+    permission_classes = [HasAction.for_(Action.TENDER_RECORD_RESULT)]
+
+    @extend_schema(request=None, responses=OpenApiTypes.OBJECT)
+    def post(self, request: Request, pk: int) -> Response:
+        tender = evaluation.evaluation_conclude(actor=request.user, tender_id=pk)
+        return Response(evaluation.evaluation_view(tender=tender, staff=True))
+
+
+class DirectPick(APIView):
+    """POST (the purchaser): pick the agency of a direct selection, with the written reason."""
+
+    permission_classes = [HasAction.for_(Action.TENDER_DIRECT_PICK)]
+
+    @extend_schema(request=BidReasonInput, responses=OpenApiTypes.OBJECT)
+    def post(self, request: Request, pk: int) -> Response:
+        data = valid_input(BidReasonInput, request.data)
+        tender = evaluation.direct_pick(actor=request.user, tender_id=pk, bid_id=data["bid"], reason=data["reason"])
+        return Response(evaluation.evaluation_view(tender=tender, staff=False))

@@ -27,6 +27,7 @@ from agencies.eligibility import Verdict, agencies_may
 from bidding import crypto, protocol
 from bidding.models import Bid, BidStatus, KeyShare, OpeningKey, OpeningRecord
 from bidding.services import submission
+from bidding.services.evaluation import lottery_reveal_locked
 from bidding.services.opening_keys import share_context
 from core import clock, storage
 from core.audit import audit_record
@@ -276,6 +277,8 @@ def _open_bids(tender: Tender, opening_key: OpeningKey, submitted: list[KeyShare
     opener = _Opener(tender, private_key, max((b.ciphertext_size for b in standing), default=0))
     rows = opener.open_all(standing, verdicts)
     _record_results(rows, now)
+    # The lottery's secret was sealed to the same key: revealed now, published at the draw.
+    lottery_reveal_locked(tender, private_key)
     del opener, private_key
     record = {
         "type": protocol.OPENING_RECORD_TYPE,

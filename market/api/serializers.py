@@ -12,6 +12,13 @@ class TenderInput(serializers.Serializer):
     category = serializers.ChoiceField(choices=Category.choices)
     region = serializers.CharField(max_length=6)
     budget = serializers.DecimalField(max_digits=16, decimal_places=2)
+    price_floor = serializers.DecimalField(
+        max_digits=16,
+        decimal_places=2,
+        required=False,
+        allow_null=True,
+        help_text="Price methods: the lowest acceptable price (the budget is the ceiling).",
+    )
     bid_deadline = serializers.DateTimeField()
     min_bids = serializers.IntegerField(required=False, min_value=1, allow_null=True)
     bond_amount = serializers.DecimalField(max_digits=14, decimal_places=2, required=False, default=0)
@@ -29,6 +36,7 @@ class AttachmentOutput(serializers.ModelSerializer):
 class TenderOutput(serializers.ModelSerializer):
     purchaser = serializers.CharField(source="purchaser.name")
     profile = serializers.CharField(source="profile.name")
+    winner = serializers.CharField(source="winner.name", allow_null=True, default=None)
     accepting_bids = serializers.SerializerMethodField()
     attachments = AttachmentOutput(many=True, read_only=True)
 
@@ -45,6 +53,7 @@ class TenderOutput(serializers.ModelSerializer):
             "category",
             "region",
             "budget",
+            "price_floor",
             "bid_deadline",
             "min_bids",
             "bond_amount",
@@ -63,6 +72,8 @@ class TenderOutput(serializers.ModelSerializer):
             "contract_due_at",
             "contracted_at",
             "contract_late",
+            "service_due_at",
+            "winner",
             "closed_at",
             "attachments",
         )
@@ -107,13 +118,11 @@ class ResumeInput(serializers.Serializer):
     new_deadline = serializers.DateTimeField(required=False, allow_null=True)
 
 
-class ResultInput(serializers.Serializer):
-    summary = serializers.CharField()
-    ranking = serializers.ListField(child=serializers.IntegerField(), allow_empty=False)
-
-
 class ContractInput(serializers.Serializer):
     contract_reference = serializers.CharField(max_length=100)
+    service_due_at = serializers.DateTimeField(
+        required=False, allow_null=True, help_text="The completion date the contract agrees, if any."
+    )
 
 
 class EmptyInput(serializers.Serializer):

@@ -27,7 +27,6 @@ for _view in (
     v.TenderAmend,
     v.TenderSuspend,
     v.TenderResume,
-    v.TenderRecordResult,
     v.TenderFailEvaluation,
     v.TenderRecordContract,
     v.TenderComplete,

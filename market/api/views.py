@@ -104,9 +104,6 @@ TenderCancel = _action_view("cancel", Action.TENDER_CANCEL, tenders.tender_cance
 TenderAmend = _action_view("amend", Action.TENDER_AMEND, tenders.tender_amend, s.AmendInput)
 TenderSuspend = _action_view("suspend", Action.TENDER_SUSPEND, tenders.tender_suspend, s.ReasonInput)
 TenderResume = _action_view("resume", Action.TENDER_RESUME, tenders.tender_resume, s.ResumeInput)
-TenderRecordResult = _action_view(
-    "record_result", Action.TENDER_RECORD_RESULT, tenders.tender_record_result, s.ResultInput
-)
 TenderFailEvaluation = _action_view(
     "fail_evaluation", Action.TENDER_RECORD_RESULT, tenders.tender_fail_evaluation, s.ReasonInput
 )

@@ -11,6 +11,10 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from agencies.locks import lock_agency
+from agencies.models import Agency
+from agencies.services.credit import event_record_locked
+from bidding.services.evaluation import lottery_commit, lottery_notice_data
 from bidding.services.opening_keys import opening_key_create, opening_key_notice_data
 from core import clock
 from core.audit import audit_record
@@ -33,6 +37,7 @@ EDITABLE_FIELDS = (
     "category",
     "region",
     "budget",
+    "price_floor",
     "bid_deadline",
     "min_bids",
     "bond_amount",
@@ -54,6 +59,13 @@ def _validate(tender: Tender) -> None:
         raise ApplicationError(
             "invalid", "The tender has invalid fields.", "项目信息有误。", fields=exc.message_dict
         ) from None
+    if tender.price_floor is not None and tender.price_floor > tender.budget:
+        raise ApplicationError(
+            "invalid",
+            "The price floor cannot exceed the budget (the ceiling).",
+            "最低限价不得高于预算（最高限价）。",
+            fields={"price_floor": [f"<= {tender.budget}"]},
+        )
     floor = rules.min_bids_for(tender.profile, tender.method)
     if tender.min_bids < floor:
         raise ApplicationError(
@@ -162,6 +174,9 @@ def tender_approve(*, actor: User, tender_id: int) -> Tender:
         tender_move(tender, tender.approve, actor=actor, action="tender.approve", changes={"published_at": clock.now()})
         # The opening key is made now and its public half goes out with the notice (DOMAIN.md, bids §2).
         opening_key = opening_key_create(tender=tender, actor=actor)
+        # A method that draws lots commits to its secret now; the commitment goes out with the notice.
+        committed = lottery_commit(tender=tender, opening_key=opening_key, actor=actor)
+        lots = f"\n抽签承诺值（SHA-256，开标后揭示）：{committed.commitment}" if committed else ""
         notice_publish(
             tender=tender,
             kind=NoticeKind.TENDER,
@@ -173,7 +188,7 @@ def tender_approve(*, actor: User, tender_id: int) -> Tender:
                 f"预算金额：{tender.budget} 元\n投标保证金：{tender.bond_amount} 元\n"
                 f"投标截止及开标时间：{_fmt(tender.bid_deadline)}\n"
                 f"资格要求：{tender.qualification_requirements or '无'}\n"
-                f"开标公钥（投标文件须以此加密）：{opening_key.public_key}\n\n{tender.description}"
+                f"开标公钥（投标文件须以此加密）：{opening_key.public_key}{lots}\n\n{tender.description}"
             ),
             data={
                 "reference": tender.reference,
@@ -184,6 +199,8 @@ def tender_approve(*, actor: User, tender_id: int) -> Tender:
                 "region": tender.region,
                 "min_bids": tender.min_bids,
                 "opening_key": opening_key_notice_data(opening_key),
+                "lottery": lottery_notice_data(tender),
+                "price_floor": None if tender.price_floor is None else str(tender.price_floor),
             },
         )
     return tender
@@ -304,6 +321,8 @@ def resume_locked(
         changes["bid_deadline"] = new_deadline
     moved = {field: value.isoformat() for field, value in changes.items()}
     changes |= {"suspended_from": "", "suspended_at": None, "suspension_cause": ""}
+    if target == TenderStatus.EVALUATING:
+        changes["winner"] = None  # back under evaluation (an upheld objection): no candidate stands yet
     tender_move(
         tender,
         tender.resume,
@@ -353,43 +372,6 @@ def tender_resume(*, actor: User, tender_id: int, ruling: str, new_deadline: dat
     return tender
 
 
-def tender_record_result(*, actor: User, tender_id: int, summary: str, ranking: list[int]) -> Tender:
-    """The evaluation result is recorded: candidates are publicised for the profile's period.
-
-    ``ranking`` lists bid ids, best first; each must be a bid on this tender.
-    """
-    require(actor, Action.TENDER_RECORD_RESULT)
-    summary = _require_reason(summary, "A result", "评审结果")
-    with transaction.atomic():
-        tender = lock_tender(tender_id)
-        tender_catch_up(tender)
-        bids = {b.pk: b for b in tender.bids.select_related("agency").filter(pk__in=ranking)}  # type: ignore[attr-defined]
-        if not ranking or len(bids) != len(set(ranking)) or len(ranking) != len(set(ranking)):
-            raise ApplicationError(
-                "invalid_ranking", "The ranking must list distinct bids on this tender.", "排名须列出本项目的不同投标。"
-            )
-        publicity_ends_at = clock.now() + tender.profile.publicity_period
-        tender_move(
-            tender,
-            tender.record_result,
-            actor=actor,
-            action="tender.record_result",
-            changes={"publicity_ends_at": publicity_ends_at, "winner": bids[ranking[0]].agency},
-            note={"ranking": ranking},
-        )
-        names = [bids[pk].agency.name for pk in ranking]
-        lines = "\n".join(f"第{i}名：{name}" for i, name in enumerate(names, 1))
-        notice_publish(
-            tender=tender,
-            kind=NoticeKind.CANDIDATES,
-            title=f"{tender.title} 中标候选人公示",
-            actor=actor,
-            body=f"{summary}\n{lines}\n公示期至 {_fmt(publicity_ends_at)}，期间可依法提出异议。",
-            data={"ranking": names, "publicity_ends_at": publicity_ends_at.isoformat()},
-        )
-    return tender
-
-
 def tender_fail_evaluation(*, actor: User, tender_id: int, reason: str) -> Tender:
     """No valid bid (or fewer valid than the minimum): the tender fails (废标)."""
     require(actor, Action.TENDER_RECORD_RESULT)
@@ -402,7 +384,7 @@ def tender_fail_evaluation(*, actor: User, tender_id: int, reason: str) -> Tende
             tender.fail_no_valid_bid,
             actor=actor,
             action="tender.fail_no_valid_bid",
-            changes={"fail_reason": reason, "closed_at": clock.now()},
+            changes={"fail_reason": reason, "closed_at": clock.now(), "winner": None},
             note={"reason": reason},
         )
         notice_publish(
@@ -416,8 +398,25 @@ def tender_fail_evaluation(*, actor: User, tender_id: int, reason: str) -> Tende
     return tender
 
 
-def tender_record_contract(*, actor: User, tender_id: int, contract_reference: str) -> Tender:
-    """The purchaser records the signed contract; later than the contract period is flagged late."""
+def _winner_credit_locked(tender: Tender, *, kind: str, reason: str) -> None:
+    """Record a credit event the platform itself saw for the tender's winning agency (the caller
+    holds the tender's lock; the agency row is locked after it, in the one lock order)."""
+    agency_id = (
+        Agency.objects.filter(organisation_id=tender.winner_id).values_list("pk", flat=True).first()
+        if tender.winner_id is not None
+        else None
+    )
+    if agency_id is None:
+        return  # a winner with no agency profile (imported history): nothing to score
+    event_record_locked(lock_agency(agency_id), actor=None, kind_code=kind, reason=reason, source=tender)
+
+
+def tender_record_contract(
+    *, actor: User, tender_id: int, contract_reference: str, service_due_at: datetime | None = None
+) -> Tender:
+    """The purchaser records the signed contract, and the completion date it agrees if it states
+    one. A contract recorded after the contract period (30 days by law) is late: it is flagged, and
+    the winning agency gets a ``late_contract`` credit event."""
     require(actor, Action.TENDER_RECORD_CONTRACT)
     contract_reference = _require_reason(contract_reference, "A contract record", "合同登记")
     with transaction.atomic():
@@ -425,25 +424,65 @@ def tender_record_contract(*, actor: User, tender_id: int, contract_reference: s
         _require_own(actor, tender)
         tender_catch_up(tender)
         now = clock.now()
+        if service_due_at is not None and service_due_at <= now:
+            raise ApplicationError(
+                "invalid",
+                "The agreed completion date must be in the future.",
+                "约定完成时间须晚于当前时间。",
+                fields={"service_due_at": ["in the past"]},
+            )
         late = tender.contract_due_at is not None and now > tender.contract_due_at
         tender_move(
             tender,
             tender.record_contract,
             actor=actor,
             action="tender.record_contract",
-            changes={"contracted_at": now, "contract_reference": contract_reference, "contract_late": late},
+            changes={
+                "contracted_at": now,
+                "contract_reference": contract_reference,
+                "contract_late": late,
+                "service_due_at": service_due_at,
+            },
             note={"contract_reference": contract_reference, "late": late},
         )
+        if late:
+            assert tender.contract_due_at is not None
+            _winner_credit_locked(
+                tender,
+                kind="late_contract",
+                reason=(
+                    f"{tender.reference} 合同于 {_fmt(now)} 登记，晚于应签订期限 {_fmt(tender.contract_due_at)}"
+                    f"（合同编号 {contract_reference}）"
+                ),
+            )
     return tender
 
 
 def tender_complete(*, actor: User, tender_id: int) -> Tender:
-    """The purchaser confirms the service was completed."""
+    """The purchaser confirms the service was completed. Completion by the contract's agreed date
+    (or with no date agreed) is on time: the agency gets an ``award_completed_on_time`` credit
+    event. The purchaser then rates the service (``/api/tenders/{id}/evaluation/`` of agencies)."""
     require(actor, Action.TENDER_COMPLETE)
     with transaction.atomic():
         tender = lock_tender(tender_id)
         _require_own(actor, tender)
-        tender_move(tender, tender.complete, actor=actor, action="tender.complete", changes={"closed_at": clock.now()})
+        now = clock.now()
+        on_time = tender.service_due_at is None or now <= tender.service_due_at
+        tender_move(
+            tender,
+            tender.complete,
+            actor=actor,
+            action="tender.complete",
+            changes={"closed_at": now},
+            note={"on_time": on_time},
+        )
+        if on_time:
+            due = f"，约定完成时间 {_fmt(tender.service_due_at)}" if tender.service_due_at else ""
+            _winner_credit_locked(
+                tender,
+                kind="award_completed_on_time",
+                reason=f"{tender.reference} 于 {_fmt(now)} 完成履约{due}",
+            )
     return tender
 
 

@@ -123,6 +123,10 @@ def tender_catch_up(tender: Tender) -> int:
         elif tender.status == TenderStatus.OPENING and guards.decryption_window_over(tender):
             if guards.bids_opened(tender):
                 tender_move(tender, tender.close_opening, actor=None, action="tender.close_opening")
+                # Imported here: the evaluation service builds on this module's steps.
+                from bidding.services.evaluation import evaluation_on_entry
+
+                evaluation_on_entry(tender)
             else:
                 assert tender.opening_ends_at is not None  # decryption_window_over() holds
                 # The key holders did not open the bids within the window: not the bidders' fault, so
@@ -160,6 +164,9 @@ def tender_catch_up(tender: Tender) -> int:
                 action="tender.award",
                 changes={"awarded_at": now, "contract_due_at": contract_due_at},
             )
+            from bidding.services.evaluation import award_bids_locked
+
+            award_bids_locked(tender)
             notice_publish(
                 tender=tender,
                 kind=NoticeKind.AWARD,

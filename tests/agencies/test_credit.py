@@ -115,14 +115,20 @@ def test_the_purchaser_rates_the_completed_service_and_the_operator_approves_it(
     assert response.status_code == 201, response.json()
     body = response.json()
     assert (body["status"], body["average"], body["agency"]) == ("pending", 4.8, served.pk)
-    # Pending moderation it does not count.
-    assert agency_score(served, clock.now()) == 100
+    # Completing on time counted (+2, the table's default); the rating, pending moderation, does not yet.
+    completed = CreditEvent.objects.get(agency=served)
+    assert (completed.kind.code, completed.points, completed.source_id) == (
+        "award_completed_on_time",
+        2,
+        str(tender.pk),
+    )
+    assert agency_score(served, clock.now()) == 100 + 2
     approved = client_for(world.operator).post(f"/api/credit/evaluations/{body['id']}/approve/", {}, format="json")
     assert approved.status_code == 200 and approved.json()["status"] == "approved"
     event = CreditEvent.objects.get(pk=approved.json()["credit_event"])
     assert (event.kind.code, event.points, event.agency_id) == ("good_service_evaluation", 3, served.pk)
     assert (event.source_type, event.source_id) == ("agencies.serviceevaluation", str(body["id"]))
-    assert agency_score(served, clock.now()) == 103
+    assert agency_score(served, clock.now()) == 100 + 2 + 3
     # The agency sees approved evaluations about it.
     member = served.organisation.users.get()
     assert [row["id"] for row in client_for(member).get("/api/credit/evaluations/").json()["results"]] == [body["id"]]
@@ -152,7 +158,9 @@ def test_a_rejected_evaluation_never_counts(world):
     assert (no_note.status_code, no_note.json()["code"]) == (400, "reason_required")
     rejected = client.post(f"/api/credit/evaluations/{evaluation.pk}/reject/", {"reason": "与项目无关"}, format="json")
     assert rejected.json()["status"] == "rejected" and rejected.json()["credit_event"] is None
-    assert not CreditEvent.objects.filter(agency=tender.winner.agency).exists()
+    # Only the on-time completion counts; the rejected rating left no event.
+    kinds = CreditEvent.objects.filter(agency=tender.winner.agency).values_list("kind__code", flat=True)
+    assert list(kinds) == ["award_completed_on_time"]
     again = client.post(f"/api/credit/evaluations/{evaluation.pk}/approve/", {}, format="json")
     assert (again.status_code, again.json()["code"]) == (409, "already_moderated")
 

@@ -1,3 +1,5 @@
+from agencies.models import CreditEvent
+from bidding.models import Bid, CommitteeScore, EvaluationRecord
 from core.models import AuditEntry
 from market.models import Notice, Objection, Tender
 
@@ -9,6 +11,10 @@ def world_state(tender_id: int | None = None) -> dict:
         "notices": Notice.objects.count(),
         "objections": Objection.objects.count(),
         "tenders": Tender.objects.count(),
+        "bids": sorted(Bid.objects.values_list("pk", "status", "result_reason")),
+        "score_sheets": CommitteeScore.objects.count(),
+        "evaluation_records": EvaluationRecord.objects.count(),
+        "credit_events": CreditEvent.objects.count(),
     }
     if tender_id is not None:
         t = Tender.objects.get(pk=tender_id)

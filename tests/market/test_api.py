@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 from core import clock
 from core.permissions import MATRIX, Action
 from market.choices import TenderStatus as S
-from market.models import Tender, TenderAttachment
+from market.models import TenderAttachment
 from tests.conftest import client_for
 from tests.factories import tender_data
 from tests.market.helpers import world_state
@@ -34,6 +34,7 @@ EXPECTED = {
     Action.TENDER_RECORD_RESULT: {"operator"},
     Action.TENDER_RECORD_CONTRACT: {"purchaser"},
     Action.TENDER_COMPLETE: {"purchaser"},
+    Action.TENDER_DIRECT_PICK: {"purchaser"},
     Action.TENDER_VIEW_UNPUBLISHED: {"operator", "supervisor"},
     Action.OBJECTION_RAISE: {"agency"},
     Action.OBJECTION_ANSWER: {"purchaser"},
@@ -68,6 +69,27 @@ def _foreign_pending():
     return tender.pk, f"/api/tenders/{tender.pk}/"
 
 
+def _scored(world):
+    """An open tender under evaluation with the committee's sheets in: ready to conclude."""
+    from bidding.models import Bid
+
+    tender = world.in_state(S.EVALUATING)
+    world.committee_scores(tender, {b.pk: 80 for b in Bid.objects.filter(tender=tender, status="opened")})
+    return tender.pk, f"/api/tenders/{tender.pk}/evaluation/conclude/"
+
+
+def _direct(world):
+    """A direct selection under evaluation, waiting for the purchaser's pick."""
+    from bidding.models import Bid
+
+    tender = world.in_state(
+        S.EVALUATING, method="direct", budget="200000.00", bond_amount="0", direct_reason="应急抢险，时间紧迫"
+    )
+    bid = Bid.objects.filter(tender=tender, status="opened").first()
+    world.direct_pick_payload = {"bid": bid.pk, "reason": "该机构熟悉现场"}
+    return tender.pk, f"/api/tenders/{tender.pk}/evaluation/pick/"
+
+
 # action -> (set-up giving (tender id, url), method, payload, success status)
 ENDPOINTS = {
     Action.TENDER_CREATE: (lambda w: (None, "/api/tenders/"), "post", _create_payload, 201),
@@ -84,7 +106,8 @@ ENDPOINTS = {
     Action.TENDER_CANCEL: (S.PUBLISHED, "cancel", lambda: {"reason": "终止"}, 200),
     Action.TENDER_SUSPEND: (S.PUBLISHED, "suspend", lambda: {"reason": "投诉"}, 200),
     Action.TENDER_RESUME: (S.SUSPENDED, "resume", lambda: {"ruling": "恢复"}, 200),
-    Action.TENDER_RECORD_RESULT: (S.EVALUATING, "record-result", None, 200),
+    Action.TENDER_RECORD_RESULT: (lambda w: _scored(w), "post", None, 200),
+    Action.TENDER_DIRECT_PICK: (lambda w: _direct(w), "post", None, 200),
     Action.TENDER_RECORD_CONTRACT: (S.AWARDED, "record-contract", lambda: {"contract_reference": "HT-1"}, 200),
     Action.TENDER_COMPLETE: (S.CONTRACTED, "complete", dict, 200),
     Action.TENDER_VIEW_UNPUBLISHED: (lambda w: _foreign_pending(), "get", None, 200),
@@ -122,9 +145,8 @@ def test_permission_matrix_through_the_api(world, action, role):
     else:
         tender_id, url = setup(world)
         method = verb
-    if action == Action.TENDER_RECORD_RESULT:
-        bid = world.bid(Tender.objects.get(pk=tender_id), world.agencies[0])
-        payload = lambda: {"summary": "评审完成", "ranking": [bid.pk]}  # noqa: E731
+    if action == Action.TENDER_DIRECT_PICK:
+        payload = lambda: world.direct_pick_payload  # noqa: E731
     client = client_for(world.by_role(role)) if role else APIClient()
     before = world_state(tender_id)
     response = getattr(client, method)(url, payload() if payload else None, format="json")

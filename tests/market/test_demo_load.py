@@ -6,10 +6,12 @@ import base64
 import hashlib
 import stat
 from collections import Counter
+from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 from io import StringIO
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -38,9 +40,10 @@ from agencies.models import (
 )
 from agencies.selectors import list_entries_public
 from agencies.uscc import uscc_is_valid
-from bidding import crypto, protocol
+from bidding import crypto, lottery, methods, protocol
 from bidding.client import main as client_main
-from bidding.models import Bid, BidStatus, KeyHolderRole, KeyShare, OpeningRecord
+from bidding.models import Bid, BidStatus, CommitteeScore, EvaluationRecord, KeyHolderRole, KeyShare, OpeningRecord
+from bidding.services.evaluation import VALID as VALID_BIDS
 from core import clock
 from core.audit import audit_verify
 from core.models import AuditEntry
@@ -323,6 +326,26 @@ def test_service_evaluations_and_their_credit_events() -> None:
         if evaluation.status == EvaluationStatus.REJECTED:
             assert evaluation.moderation_note
 
+    # The platform's own credit events for the contracts: one for each completion within the agreed
+    # date, and one for the late contract, which the supervisor annulled (it stays on record).
+    for tender in Tender.objects.filter(contracted_at__isnull=False):
+        events = CreditEvent.objects.filter(source_type="market.tender", source_id=str(tender.pk))
+        assert set(events.values_list("agency__organisation", flat=True)) <= {tender.winner_id}
+        assert tender.service_due_at is not None and tender.service_due_at > tender.contracted_at
+        on_time = events.filter(kind__code="award_completed_on_time")
+        if tender.status == TenderStatus.COMPLETED:
+            assert tender.closed_at is not None and tender.closed_at <= tender.service_due_at
+            assert on_time.count() == 1 and on_time.get().recorded_by is None
+        else:
+            assert not on_time.exists()
+        late = events.filter(kind__code="late_contract")
+        assert late.count() == int(tender.contract_late)
+        if tender.contract_late:
+            event = late.get()
+            assert event.recorded_by is None and event.annulled_at is not None and event.annul_reason
+            assert event.annulled_by is not None and event.annulled_by.role == Role.SUPERVISOR
+    assert Tender.objects.filter(contract_late=True).count() == 1
+
 
 def test_black_and_red_lists_in_force() -> None:
     load()
@@ -475,7 +498,9 @@ def test_every_tender_past_its_deadline_had_its_opening(media: Path) -> None:
         for row in record["bids"]:
             bid = bids[row["bid"]]
             assert (row["result"], row["signature"], row["uscc"]) == ("opened", "valid", bid.agency.uscc)
-            assert bid.status not in (BidStatus.SUBMITTED, BidStatus.REJECTED) and bid.opened_at == opening.created_at
+            assert bid.status != BidStatus.SUBMITTED and bid.opened_at == opening.created_at
+            # Opened and valid: a bid rejected since was set aside by the evaluation, with its reason.
+            assert bid.status != BidStatus.REJECTED or bid.result_reason.startswith("评审否决："), bid
             assert bid.price is not None and Decimal(row["price"]) == bid.price <= tender.budget
             assert row["duration_days"] == bid.duration_days and bid.duration_days
 
@@ -492,6 +517,175 @@ def test_every_tender_past_its_deadline_had_its_opening(media: Path) -> None:
     out = StringIO()
     call_command("opening_verify", completed.reference, stdout=out)
     assert "opening record verified" in out.getvalue()
+
+
+# --- the evaluations ------------------------------------------------------------------------------
+
+PAST_THE_RESULT = [TenderStatus.PUBLICITY, TenderStatus.AWARDED, TenderStatus.CONTRACTED, TenderStatus.COMPLETED]
+
+
+def standing(tender: Tender) -> str:
+    """Where the tender stands, or stood when it was suspended."""
+    return tender.suspended_from if tender.status == TenderStatus.SUSPENDED else tender.status
+
+
+def check_ranking(tender: Tender, evaluation: EvaluationRecord) -> None:
+    """The record's ranking is what the tender's method makes of the published figures."""
+    record, details, draw = evaluation.record, evaluation.record["details"], evaluation.record["draw"]
+    ranking = record["ranking"]
+    rows = {row["bid"]: row for row in record["bids"]}
+    assert [pk for pk, row in sorted(rows.items(), key=lambda item: item[1]["rank"] or 0) if row["rank"]] == ranking
+    price = {pk: Decimal(row["price"]) for pk, row in rows.items()}
+    if tender.method == Method.OPEN_TENDER:
+        # Five members or more, an odd number, each on a sheet covering every ranked bid; the
+        # recorded sheets are the published ones; the highest mean wins.
+        members = details["members"]
+        assert len(members) >= tender.profile.committee_min_members and len(members) % 2 == 1
+        assert len(members) == 5
+        sheets = CommitteeScore.objects.filter(tender=tender, round=record["round"])
+        assert set(sheets.values_list("member_code", flat=True)) == set(members)
+        assert sheets.count() == len(members) * len(ranking)
+        for code, sheet in members.items():
+            assert set(sheet) == {str(pk) for pk in ranking}
+            for pk, score in sheet.items():
+                assert sheets.get(member_code=code, bid_id=int(pk)).score == Decimal(score)
+        means = {
+            pk: (sum(Decimal(sheet[str(pk)]) for sheet in members.values()) / len(members)).quantize(Decimal("0.01"))
+            for pk in ranking
+        }
+        assert {int(pk): Decimal(total) for pk, total in details["totals"].items()} == means
+        assert [means[pk] for pk in ranking] == sorted(means.values(), reverse=True)
+    elif tender.method == Method.LOWEST_PRICE:
+        assert [price[pk] for pk in ranking] == sorted(price[pk] for pk in ranking)
+    elif tender.method == Method.OPTIMAL_PRICE:
+        base = details["base_percent"]
+        assert base in (95, 96, 97, 98) and draw["choices"]["base"]["chosen"] == base
+        # The mean of the prices (one highest and one lowest dropped from five or more) times
+        # the base, to the cent, is the reference; the closest price wins.
+        prices = sorted(price[pk] for pk in ranking)
+        used = prices[1:-1] if len(prices) >= 5 else prices
+        assert [Decimal(p) for p in details["prices_used"]] == used
+        reference = Decimal(details["reference_price"])
+        assert abs(reference - sum(used) * base / (100 * len(used))) <= Decimal("0.005")
+        distances = [abs(price[pk] - reference) for pk in ranking]
+        assert distances == sorted(distances)
+    elif tender.method == Method.LOTTERY:
+        # The registrations in the order the verifiable lottery drew them.
+        assert [rows[pk]["digest"] for pk in ranking] == draw["order"]
+    else:
+        assert tender.method == Method.DIRECT and len(ranking) == 1 and details["reason"]
+
+
+def test_every_tender_past_its_opening_was_evaluated_by_its_method() -> None:
+    load()
+    ca = platform_ca().certificate
+    evaluated = Tender.objects.filter(opening_ends_at__isnull=False).exclude(status=TenderStatus.OPENING)
+    assert evaluated.count() >= 14
+    assert set(EvaluationRecord.objects.values_list("tender_id", flat=True)) == set(
+        evaluated.values_list("pk", flat=True)
+    )
+    assert set(evaluated.values_list("method", flat=True)) == set(Method.values)
+    for tender in evaluated.select_related("profile"):
+        records = list(EvaluationRecord.objects.filter(tender=tender).order_by("round"))
+        assert [evaluation.round for evaluation in records] == list(range(1, len(records) + 1)), tender
+        opening = OpeningRecord.objects.get(tender=tender)
+        for evaluation in records:
+            record = evaluation.record
+            # Signed by the platform: anyone verifies it with the published CA certificate.
+            payload = crypto.signed_payload(record)
+            crypto.verify(ca, payload, bytes(evaluation.signature))
+            assert hashlib.sha256(payload).hexdigest() == evaluation.digest
+            signature = base64.b64encode(bytes(evaluation.signature)).decode()
+            assert protocol.evaluation_record_verify(record, signature, ca) == evaluation.digest
+            assert (record["tender"], record["method"]) == (tender.reference, tender.method)
+            assert record["opening_record_digest"] == opening.digest
+            # A draw recomputes from what was published; the lottery methods always draw.
+            if tender.method in (Method.LOTTERY, Method.OPTIMAL_PRICE):
+                assert record["draw"] is not None, tender
+            if record["draw"] is not None:
+                assert record["draw"]["commitment"] and lottery.check(record["draw"]) == []
+            # Who concluded it: the clock for the price and lottery methods, people otherwise.
+            entry = AuditEntry.objects.get(action="tender.evaluation_record", object_id=str(evaluation.pk))
+            if tender.method in (Method.LOWEST_PRICE, Method.OPTIMAL_PRICE, Method.LOTTERY):
+                assert entry.actor is None
+            elif tender.method == Method.DIRECT:
+                assert entry.actor is not None and entry.actor.organisation_id == tender.purchaser_id
+            else:
+                assert entry.actor is not None and entry.actor.role == Role.OPERATOR
+            if record["result"] == "failed":
+                assert tender.status == TenderStatus.FAILED and not record["ranking"]
+            else:
+                check_ranking(tender, evaluation)
+
+        last = records[-1]
+        if standing(tender) in PAST_THE_RESULT:
+            # The result stands: the winner is the first of the ranking, publicised with this record.
+            assert last.record["result"] == "publicity"
+            assert tender.winner == Bid.objects.get(pk=last.record["ranking"][0]).agency
+            notice = Notice.objects.filter(tender=tender, kind=NoticeKind.CANDIDATES).latest("pk")
+            assert notice.data["digest"] == last.digest
+        if tender.status in (TenderStatus.AWARDED, TenderStatus.CONTRACTED, TenderStatus.COMPLETED):
+            winners = Bid.objects.filter(tender=tender, status=BidStatus.WINNER)
+            assert list(winners.values_list("agency", flat=True)) == [tender.winner_id]
+
+    # Every method's result is on show: publicised, and past it.
+    for method in Method.values:
+        assert evaluated.filter(method=method, status__in=PAST_THE_RESULT).exists(), method
+    # A tender evaluated again: an objection to its result was upheld, and its first candidate set aside.
+    again = Tender.objects.get(status=TenderStatus.EVALUATING)
+    objection = Objection.objects.get(tender=again)
+    assert objection.kind == "result" and objection.upheld is True
+    first = Bid.objects.get(pk=EvaluationRecord.objects.get(tender=again).record["ranking"][0])
+    assert first.status == BidStatus.REJECTED and first.result_reason.startswith("评审否决：")
+    assert Bid.objects.filter(tender=again, status__in=VALID_BIDS).count() >= again.min_bids
+    # A tender that failed at its evaluation: the committee set every bid aside.
+    failed = Tender.objects.get(status=TenderStatus.FAILED, opening_ends_at__isnull=False)
+    assert EvaluationRecord.objects.get(tender=failed).record["result"] == "failed"
+    assert set(Bid.objects.filter(tender=failed).values_list("status", flat=True)) == {BidStatus.REJECTED}
+
+
+def test_objections_to_a_result_come_from_bidders_that_did_not_win() -> None:
+    load()
+    objections = Objection.objects.filter(kind="result").select_related("tender")
+    assert objections.count() == 2
+    for objection in objections:
+        tender = objection.tender
+        first = EvaluationRecord.objects.filter(tender=tender).order_by("round").first()
+        assert first is not None
+        won = Bid.objects.get(pk=first.record["ranking"][0]).agency_id
+        assert objection.organisation_id != won
+        assert Bid.objects.filter(tender=tender, agency_id=objection.organisation_id).exists()
+
+
+def test_the_story_follows_whoever_the_lots_choose(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The optimal-price and lottery results are drawn by lot, differently on every load: the story
+    reads each winner from its tender. Here agency12, which bid on all four, comes first in each."""
+
+    def favour(evaluate: Callable[..., methods.Outcome]) -> Callable[..., methods.Outcome]:
+        def favoured(bids: list[methods.ValidBid], **kwargs: Any) -> methods.Outcome:
+            outcome = evaluate(bids, **kwargs)
+            uscc = Organisation.objects.get(users__username="agency12").uscc
+            first = [b.bid for b in bids if b.agency == uscc and b.bid in outcome.ranking]
+            outcome.ranking = first + [pk for pk in outcome.ranking if pk not in first]
+            return outcome
+
+        return favoured
+
+    monkeypatch.setattr(methods, "optimal_price", favour(methods.optimal_price))
+    monkeypatch.setattr(methods, "lottery_draw", favour(methods.lottery_draw))
+    load()
+    agency12 = Organisation.objects.get(users__username="agency12")
+    tenders = {key: Tender.objects.get(title=spec.title) for key, spec in demo_load.TENDERS.items()}
+    for key, state in (("T03", "contracted"), ("T06", "awarded"), ("T24", "completed")):
+        assert (tenders[key].winner, tenders[key].status) == (agency12, state), key
+    assert ServiceEvaluation.objects.get(tender=tenders["T24"]).agency.organisation == agency12
+    # agency12 usually objects to T06's draw; having won it, another bidder does.
+    objection = Objection.objects.get(tender=tenders["T06"])
+    assert objection.organisation != agency12 and objection.upheld is False
+    # T08's first candidate is set aside after the runner-up's objection is upheld.
+    assert tenders["T08"].status == TenderStatus.EVALUATING
+    assert Objection.objects.get(tender=tenders["T08"]).organisation != agency12
+    assert Bid.objects.get(tender=tenders["T08"], agency=agency12).status == BidStatus.REJECTED
 
 
 def test_tenders_open_for_bids_have_standing_sealed_bids_and_no_record(media: Path) -> None:
@@ -572,12 +766,17 @@ def test_the_printed_ceremony_opens_the_live_tender(live_server, tmp_path: Path,
         out = StringIO()
         call_command("opening_verify", str(tender.pk), stdout=out)
         assert "opening record verified" in out.getvalue()
-        # When the window ends, the opened tender moves on to evaluation.
-        assert tender.opening_ends_at is not None
+        # When the window ends, the opened tender is evaluated by its method (the lowest price, for
+        # this one) at once, and its candidates are publicised.
+        assert tender.opening_ends_at is not None and tender.method == Method.LOWEST_PRICE
         clock.freeze(tender.opening_ends_at)
         run_due_transitions()
         tender.refresh_from_db()
-        assert tender.status == TenderStatus.EVALUATING
+        assert tender.status == TenderStatus.PUBLICITY
+        evaluation = EvaluationRecord.objects.get(tender=tender)
+        prices = dict(Bid.objects.filter(tender=tender).values_list("pk", "price"))
+        assert evaluation.record["ranking"] == sorted(prices, key=lambda pk: prices[pk])
+        assert tender.winner == Bid.objects.get(pk=evaluation.record["ranking"][0]).agency
     finally:
         clock.reset()
 

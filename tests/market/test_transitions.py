@@ -3,6 +3,8 @@ refused everywhere else with `invalid_state` (409) and nothing changed."""
 
 import pytest
 
+from bidding.models import Bid
+from bidding.services import evaluation
 from core.errors import ApplicationError
 from market.choices import FINAL_STATUSES, TenderStatus
 from market.services import tenders as svc
@@ -55,11 +57,9 @@ ACTIONS = {
         {S.SUSPENDED},
         S.PUBLISHED,
     ),
-    "record_result": (
+    "conclude_evaluation": (
         "operator",
-        lambda w, t: svc.tender_record_result(
-            actor=w.operator, tender_id=t.pk, summary="评审完成", ranking=[w.bid(t, w.agencies[0]).pk]
-        ),
+        lambda w, t: evaluation.evaluation_conclude(actor=w.operator, tender_id=t.pk),
         {S.EVALUATING},
         S.PUBLICITY,
     ),
@@ -97,6 +97,9 @@ def test_transition_by_state(world, name, state):
     _, call, allowed_from, target = ACTIONS[name]
     tender = world.in_state(state)
     assert tender.status == state
+    if name == "conclude_evaluation" and state == S.EVALUATING:
+        # The committee's sheets come first (their own tests are in tests/bidding/test_evaluation.py).
+        world.committee_scores(tender, {b.pk: 80 for b in Bid.objects.filter(tender=tender, status="opened")})
     if state in allowed_from:
         result = call(world, tender)
         assert result.status == target
@@ -106,9 +109,7 @@ def test_transition_by_state(world, name, state):
     with pytest.raises(ApplicationError) as refused:
         call(world, tender)
     assert refused.value.status == 409
-    assert refused.value.code in {"invalid_state", "not_a_draft"}
-    if name == "record_result":
-        before = world_state(tender.pk) | {"audit": before["audit"]}  # the test's own bid row is setup, not change
+    assert refused.value.code in {"invalid_state", "not_a_draft", "not_evaluating"}
     assert world_state(tender.pk) == before
 
 

@@ -20,10 +20,19 @@ Whenever the clock moves a tender into its opening, two key holders (its purchas
 centre) decrypt their shares with their demo keys and submit them within the decryption window,
 so every tender past its deadline has its signed opening record.
 
+Each tender is evaluated by its selection method (``bidding.services.evaluation``), into a signed
+evaluation record: the lowest-price, optimal-price and lottery tenders by the platform itself the
+moment the clock closes their opening; the open tenders by a five-member committee whose score
+sheets the trading centre records; the direct selections by the purchaser's pick with its reason.
+The lowest-price bids are priced so that the story's order follows; the optimal-price base and the
+lottery's order come from verifiable lotteries committed to at publication, so those winners differ
+from load to load, and every later step (contracts, ratings, objections) reads them from the tender.
+
 Purchasers rate the agencies that served their completed tenders and the trading centre moderates
-the ratings; the supervisor records credit events and decides the red and black lists: two
-black-list and five red-list entries are in force at the end, with a revoked (信用修复) and a
-dismissed entry for history.
+the ratings; completing on time earns the winner its credit event, a late contract costs one (here
+annulled by the supervisor: the purchaser was late). The supervisor records credit events and
+decides the red and black lists: two black-list and five red-list entries are in force at the end,
+with a revoked (信用修复) and a dismissed entry for history.
 
 The past part of the story is played on a frozen platform clock starting two and a half hours ago
 (the agencies' applications half an hour before the first tender notice); the clock is then put
@@ -62,7 +71,12 @@ from agencies.eligibility import agency_may
 from agencies.models import LOCAL, Agency, Certificate, CreditEvent, CreditListEntry, Qualification, ServiceEvaluation
 from agencies.selectors import list_entries_public
 from agencies.services.admission import agency_admit, agency_return
-from agencies.services.credit import credit_event_record, evaluation_moderate, evaluation_submit
+from agencies.services.credit import (
+    credit_event_annul,
+    credit_event_record,
+    evaluation_moderate,
+    evaluation_submit,
+)
 from agencies.services.lists import (
     add_years,
     list_entry_decide,
@@ -72,9 +86,16 @@ from agencies.services.lists import (
 )
 from agencies.services.registration import agency_register, qualification_add
 from agencies.uscc import uscc_check_char
-from bidding import crypto, protocol
-from bidding.models import Bid, BidStatus, OpeningRecord
+from bidding import crypto, lottery, protocol
+from bidding.models import Bid, BidStatus, EvaluationRecord, OpeningRecord
 from bidding.services import submission
+from bidding.services.evaluation import VALID as VALID_BIDS
+from bidding.services.evaluation import (
+    committee_score_record,
+    direct_pick,
+    evaluation_conclude,
+    evaluation_disqualify,
+)
 from bidding.services.opening import opening_share_get, opening_submit_share
 from core import clock, storage
 from core.errors import ApplicationError
@@ -89,9 +110,7 @@ from market.services.tenders import (
     tender_cancel,
     tender_complete,
     tender_create,
-    tender_fail_evaluation,
     tender_record_contract,
-    tender_record_result,
     tender_return,
     tender_submit,
     tender_suspend,
@@ -233,7 +252,7 @@ TENDERS: dict[str, TenderSpec] = {
         "服务内容：中心城区 86 座公交候车亭改造方案设计及施工图设计。服务期限：60 日历天。",
         QUAL_AGENCY,
     ),
-    # evaluating
+    # evaluating again: an objection to its result was upheld
     "T08": TenderSpec(
         "purchaser2",
         "江州市人民医院门诊综合楼装修工程全过程造价咨询服务",
@@ -485,22 +504,52 @@ EVALUATION_REJECT_NOTE = (
 )
 
 
-# --- the bids (DOMAIN.md, "Sealed, signed electronic bids") ------------------------------------------
-# The ranking the story records for each tender that gets a result (agency numbers, best first).
-# The bidders' prices are dealt out so that the price methods' rankings follow from them.
+# --- the bids and their evaluation (DOMAIN.md, "Sealed, signed electronic bids" and the methods table) ------
+# Where people decide, the order they decide on (agency numbers, best first): the committee's
+# scores rank an open tender's bids (公开招标), the purchaser picks the agency of a direct selection
+# (直接选取). Every other result is the platform's: computed the moment the opening closes.
 RANKINGS: dict[str, list[int]] = {
     "T01": [1, 12, 2],
-    "T02": [6, 5, 8],
-    "T03": [3, 12, 4],
     "T04": [9],
     "T05": [7, 12, 8, 1],
-    "T06": [9, 12, 2],
+    "T23": [9],
+}
+# The lowest-price tenders' prices are dealt out in this order, lowest first, so the result the
+# platform computes is the story's (and no two prices are equal: equal prices would be ordered by
+# the tender's lottery). The optimal-price (T03, T08, T24) and lottery (T06) results depend on
+# verifiable lotteries whose secret is drawn when the tender is published: they differ from load
+# to load, and the story reads each winner from the tender.
+PRICE_ORDER: dict[str, list[int]] = {
+    "T02": [6, 5, 8],
     "T07": [12, 8, 5],
     "T15": [1, 12, 2],
     "T21": [3, 12, 4],
     "T22": [7, 8, 12],
-    "T23": [9],
-    "T24": [2, 1, 12],
+}
+# The evaluation committees (评标委员会) are drawn from the city's expert pool (专家库): number, name.
+EXPERTS = [
+    ("JZ0317", "钱志远"),
+    ("JZ0422", "方慧敏"),
+    ("JZ0538", "蒋德明"),
+    ("JZ0641", "邱少华"),
+    ("JZ0756", "沈雅琴"),
+    ("JZ0863", "韦振宇"),
+    ("JZ0975", "杜文清"),
+]
+# The bids the committee sets aside (否决投标), with its reasons: none of T11's bidders qualifies.
+DISQUALIFIED: dict[str, dict[int, str]] = {
+    "T11": {
+        8: "拟派项目负责人一级注册建筑师注册证书已过有效期，不满足招标文件资格要求。",
+        12: "所附建筑工程设计资质证书为丙级，不满足招标文件“乙级及以上”的资格要求。",
+        7: "未按招标文件要求提供近三年经审计的财务报告，资格审查不合格。",
+    },
+}
+# The purchaser's written reason for its direct pick (直接选取).
+PICK_REASONS: dict[str, str] = {
+    "T04": "江州诚信会计师事务所（普通合伙）响应文件符合要求，报价合理，具有三级医院财务审计经验，"
+    "能在主管部门规定期限内完成专项审计，确定为成交单位。",
+    "T23": "江州诚信会计师事务所（普通合伙）响应文件符合要求，具有部门预算执行审计经验，"
+    "承诺在市财政局规定期限内报送审计报告，确定为成交单位。",
 }
 # The service period each tender asks for, in days: the bid forms offer it or a little less.
 SERVICE_DAYS: dict[str, int] = {
@@ -525,9 +574,8 @@ SERVICE_DAYS: dict[str, int] = {
     "T23": 30,
     "T24": 45,
 }
-# The optimal-price base (优价法): the mean price times a percentage that a verifiable lottery will
-# draw from {95, 96, 97, 98}%; the lottery is not done yet, so the demo's rankings assume 96%.
-OPTIMAL_BASE = Decimal("0.96")
+# Where a tender stands once its result is recorded.
+AFTER_EVALUATION = (TenderStatus.PUBLICITY, TenderStatus.AWARDED, TenderStatus.CONTRACTED, TenderStatus.COMPLETED)
 # The live tender whose opening ceremony the summary tells the demo users how to run.
 REPLAY = "T17"
 
@@ -537,18 +585,11 @@ def _draw(*parts: str) -> int:
     return int.from_bytes(hashlib.sha256("|".join(("agora-demo", *parts)).encode()).digest()[:8], "big")
 
 
-def optimal_base(prices: list[Decimal]) -> Decimal:
-    """The optimal-price base: drop one highest and one lowest price when there are five or more,
-    then the mean times :data:`OPTIMAL_BASE`."""
-    kept = sorted(prices)[1:-1] if len(prices) >= 5 else prices
-    return sum(kept, Decimal(0)) / len(kept) * OPTIMAL_BASE
-
-
 def bid_prices(key: str, bidders: list[int]) -> dict[int, Decimal]:
     """Each bidder's price for tender ``key``, in yuan: 80-97% of the budget, to the hundred yuan,
-    the same on every load. The purchaser fixes the price of a lottery (随机选取): every bidder
-    accepts the budget. For the price methods the prices are dealt out in the recorded ranking's
-    order: lowest first (lowest price), or closest to the base first (optimal price)."""
+    the same on every load, no two equal. The purchaser fixes the price of a lottery (随机选取):
+    every bidder accepts the budget. A lowest-price tender's prices are dealt out in
+    :data:`PRICE_ORDER`, lowest first."""
     spec = TENDERS[key]
     budget = Decimal(spec.budget)
     if spec.method == M.LOTTERY:
@@ -557,19 +598,25 @@ def bid_prices(key: str, bidders: list[int]) -> dict[int, Decimal]:
     for number in bidders:
         permille = 800 + _draw("price", key, f"agency{number}") % 171
         price = (budget * permille / 1000 / 100).to_integral_value(ROUND_DOWN) * 100
-        while price in prices:  # no ties: a tie would make the ranking a matter of receipt time
+        while price in prices:  # no ties: a tie would make the ranking a matter of lots or receipt time
             price -= 100
         prices.append(price)
-    ranking = RANKINGS.get(key, [])
-    if not ranking or spec.method not in (M.LOWEST_PRICE, M.OPTIMAL_PRICE):
+    if key not in PRICE_ORDER:
         return dict(zip(bidders, prices, strict=True))
-    if spec.method == M.LOWEST_PRICE:
-        prices.sort()
-    else:
-        base = optimal_base(prices)
-        prices.sort(key=lambda price: (abs(price - base), price))
-    order = ranking + [n for n in bidders if n not in ranking]
-    return dict(zip(order, prices, strict=True))
+    order = PRICE_ORDER[key] + [n for n in bidders if n not in PRICE_ORDER[key]]
+    return dict(zip(order, sorted(prices), strict=True))
+
+
+def committee_scores(key: str, member: str, order: list[int]) -> dict[int, Decimal]:
+    """One committee member's scores (0-100, to the cent) for the bids of agencies ``order``, best
+    first: the committee agrees on the order, each member's scores lie within 1.5 points of the
+    agreed level, and the levels lie at least 4 points apart, so the means keep the order."""
+    top = 86 + _draw("top", key) % 7
+    step = 4 + _draw("step", key) % 3
+    return {
+        number: Decimal(top - step * place) + Decimal(_draw("score", key, member, str(number)) % 301 - 150) / 100
+        for place, number in enumerate(order)
+    }
 
 
 def offered_days(key: str, number: int) -> int:
@@ -830,16 +877,92 @@ class Loader:
                 f"({len(rows)} rows for {standing.count()} bids): {refused}"
             )
 
-    def result(self, key: str, summary: str) -> None:
-        """The operator records the committee's ranking (:data:`RANKINGS`: agency numbers, best first)."""
-        tender_id = self.tenders[key]
-        by_agency = {bid.agency_id: bid.pk for bid in Bid.objects.filter(tender_id=tender_id)}
-        bid_ids = [by_agency[self.orgs[f"agency{n}"].pk] for n in RANKINGS[key]]
-        tender_record_result(actor=self.user("operator"), tender_id=tender_id, summary=summary, ranking=bid_ids)
+    # --- evaluation (bidding.services.evaluation) ---------------------------------------------
+    def bids_of(self, key: str, *, valid: bool = False) -> dict[int, int]:
+        """The bids on tender ``key`` (``valid``: only those still in the running): agency number → bid id."""
+        numbers = {org.pk: int(name.removeprefix("agency")) for name, org in self.orgs.items() if name in AGENCIES}
+        bids = Bid.objects.filter(tender_id=self.tenders[key])
+        if valid:
+            bids = bids.filter(status__in=VALID_BIDS)
+        return {numbers[agency_id]: bid_id for bid_id, agency_id in bids.values_list("pk", "agency_id")}
+
+    def committee(self, key: str) -> None:
+        """公开招标: the committee scores every valid bid, each member on a sheet of their own that
+        the trading centre records; then the trading centre concludes the round and the platform
+        ranks the bids by their mean scores (:data:`RANKINGS` is the order the committee agrees)."""
+        tender = Tender.objects.select_related("profile").get(pk=self.tenders[key])
+        bids = self.bids_of(key, valid=True)
+        order = RANKINGS[key] + sorted(set(bids) - set(RANKINGS[key]))
+        size = tender.profile.committee_min_members | 1  # five or more, an odd number
+        experts = sorted(EXPERTS, key=lambda expert: _draw("committee", key, expert[0]))[:size]
+        if len(experts) < size or set(order) != set(bids):
+            raise CommandError(f"demo story went off script: cannot score {key}'s bids {sorted(bids)}")
+        operator = self.user("operator")
+        for code, name in experts:
+            scores = committee_scores(key, code, order)
+            committee_score_record(
+                actor=operator,
+                tender_id=tender.pk,
+                member_code=code,
+                member_name=name,
+                scores={str(bids[number]): f"{score:.2f}" for number, score in scores.items()},
+            )
+        evaluation_conclude(actor=operator, tender_id=tender.pk)
+        self.evaluated(key, expect=RANKINGS[key][0])
+
+    def pick(self, key: str) -> None:
+        """直接选取: the purchaser picks the agency (:data:`RANKINGS`), with its written reason."""
+        (number,) = RANKINGS[key]
+        direct_pick(
+            actor=self.user(TENDERS[key].purchaser),
+            tender_id=self.tenders[key],
+            bid_id=self.bids_of(key, valid=True)[number],
+            reason=PICK_REASONS[key],
+        )
+        self.evaluated(key, expect=number)
+
+    def evaluated(self, key: str, *, expect: int | None = None) -> Tender:
+        """The tender's result stands: it is in publicity or beyond, with a signed evaluation record
+        whose first-ranked bid is the winner's. The price and lottery methods need nobody: the
+        clock evaluated them the moment it closed their opening. ``expect``: the winner the story
+        needs (agency number), where it does not depend on a lottery."""
+        tender = Tender.objects.get(pk=self.tenders[key])
+        evaluation = EvaluationRecord.objects.filter(tender=tender).order_by("-round").first()
+        problem = ""
+        if tender.status not in AFTER_EVALUATION or evaluation is None:
+            problem = f"{key} is {tender.status}, not evaluated"
+        elif tender.winner_id != Bid.objects.get(pk=evaluation.record["ranking"][0]).agency_id:
+            problem = f"{key}'s winner is not the first of its evaluation's ranking"
+        elif expect is not None and tender.winner_id != self.orgs[f"agency{expect}"].pk:
+            problem = f"{key} went to {self.winner(key)}, not agency{expect}"
+        if problem:
+            raise CommandError(f"demo story went off script: {problem}")
+        return tender
+
+    def winner(self, key: str) -> str:
+        """The username of the agency that won tender ``key``, as evaluated on this load."""
+        winner_id = Tender.objects.values_list("winner_id", flat=True).get(pk=self.tenders[key])
+        return next(username for username, org in self.orgs.items() if org.pk == winner_id)
+
+    def runner_up(self, key: str, prefer: str | None = None) -> str:
+        """A bidder on tender ``key`` that did not win it: ``prefer`` if so, else the best ranked."""
+        evaluation = EvaluationRecord.objects.filter(tender_id=self.tenders[key]).order_by("-round").first()
+        assert evaluation is not None
+        by_bid = {bid_id: number for number, bid_id in self.bids_of(key).items()}
+        ranking = [f"agency{by_bid[bid_id]}" for bid_id in evaluation.record["ranking"]]
+        winner = self.winner(key)
+        if prefer is not None and prefer != winner and prefer in ranking:
+            return prefer
+        return next(username for username in ranking if username != winner)
 
     def contract(self, key: str, reference: str) -> None:
+        """The purchaser records the signed contract, which agrees a completion date the tender's
+        service period ahead (calendar days: a contract's own term, not a rule of the profile)."""
         tender_record_contract(
-            actor=self.user(TENDERS[key].purchaser), tender_id=self.tenders[key], contract_reference=reference
+            actor=self.user(TENDERS[key].purchaser),
+            tender_id=self.tenders[key],
+            contract_reference=reference,
+            service_due_at=clock.now() + timedelta(days=SERVICE_DAYS[key]),
         )
 
     def complete(self, key: str) -> None:
@@ -982,22 +1105,6 @@ class Loader:
                 note="" if approve else EVALUATION_REJECT_NOTE,
             )
 
-    def completed_on_time(self) -> None:
-        """The supervisor records each completed contract as performed on time (按期履约)."""
-        for key, status in EXPECTED.items():
-            if status != TenderStatus.COMPLETED:
-                continue
-            tender = Tender.objects.get(pk=self.tenders[key])
-            assert tender.winner_id is not None and tender.closed_at is not None
-            credit_event_record(
-                actor=self.user("supervisor"),
-                agency_id=Agency.objects.values_list("pk", flat=True).get(organisation_id=tender.winner_id),
-                kind="award_completed_on_time",
-                reason=f"{tender.reference}《{tender.title}》合同按期履约，采购人已确认完成。",
-                evidence=f"合同编号 {tender.contract_reference}",
-                occurred_at=tender.closed_at,
-            )
-
     def credit_lists(self) -> None:
         """Commendations, red-list proposals and decisions, two serious violations and their black-list
         entries, a dismissed proposal and a credit repair (信用修复)."""
@@ -1049,7 +1156,7 @@ class Loader:
             ("T14", 150),
             ("T15", 50),
             ("T08", 100),
-            ("T07", 110),
+            ("T07", 118),
             ("T09", 120),
         ]:
             self.publish(key, deadline(minutes))
@@ -1087,18 +1194,20 @@ class Loader:
         )
 
         self.at(5)  # T04 deadline: opening
-        self.at(7)  # T04 evaluating
-        self.result("T04", "经评审，江州诚信会计师事务所（普通合伙）响应文件符合要求，报价合理，确定为成交候选人。")
+        self.at(7)  # T04 evaluating: the purchaser picks (直接选取)
+        self.pick("T04")
 
         self.at(8)  # T02, T03 deadline
-        self.at(10)  # T02, T03 evaluating; T04 publicity over: awarded, contract due at +20
-        self.result("T02", "经评审，按有效报价由低到高排序，推荐成交候选人如下。")
-        self.result("T03", "经评审委员会评审，以优价法计算评审基准价，推荐成交候选人如下。")
+        # T02, T03 evaluated as their openings closed (lowest price; optimal price, its base drawn
+        # by lot) and in publicity; T04 publicity over: awarded, contract due at +20.
+        self.at(10)
+        self.evaluated("T02", expect=PRICE_ORDER["T02"][0])
+        self.evaluated("T03")
 
         self.at(12)  # T01 deadline (amended)
         self.at(13)  # T02, T03 awarded
-        self.at(14)  # T01 evaluating
-        self.result("T01", "评标委员会按综合评估法评审，推荐中标候选人如下。")
+        self.at(14)  # T01 evaluating: the committee's five sheets (综合评估法)
+        self.committee("T01")
 
         self.at(15)
         tender_cancel(
@@ -1113,7 +1222,7 @@ class Loader:
         self.at(18)  # T23 evaluating
         self.contract("T01", "JZYZ-2026-ZX-003")
         self.contract("T03", "JZJT-2026-FW-021")
-        self.result("T23", "经评审，江州诚信会计师事务所（普通合伙）响应文件符合要求，确定为成交候选人。")
+        self.pick("T23")
 
         self.at(20)  # T10 deadline without a bid: 流标
         objection_raise(
@@ -1126,51 +1235,70 @@ class Loader:
 
         self.at(22)  # T23 awarded; T21 deadline
         self.contract("T23", "JZJT-2026-SJ-009")
-        self.at(24)  # T21 evaluating
-        self.result("T21", "经评审，按有效报价由低到高排序，推荐成交候选人如下。")
+        self.at(24)  # T21 evaluated and in publicity
+        self.evaluated("T21", expect=PRICE_ORDER["T21"][0])
 
-        self.at(25)  # T04's contract after its due time: recorded as late
+        # T04's contract after its due time: recorded as late, and the platform records a
+        # late_contract credit event for the agency; the supervisor finds the delay was the
+        # purchaser's and annuls it (it stays on record).
+        self.at(25)
         self.contract("T04", "JZRMYY-2026-SJ-002")
-
         self.at(26)  # T22 deadline
-        self.at(28)  # T21 awarded; T22 evaluating
+        late = CreditEvent.objects.get(
+            kind__code="late_contract", source_type="market.tender", source_id=str(self.tenders["T04"])
+        )
+        credit_event_annul(
+            actor=self.user("supervisor"),
+            event_id=late.pk,
+            reason="经核查，合同逾期签订系采购人院长办公会审议延期所致，成交供应商已按期提交签约材料，"
+            "不属于中介机构失信行为，撤销该信用记录。",
+        )
+
+        self.at(28)  # T21 awarded; T22 evaluated and in publicity
         self.contract("T21", "JZJT-2026-HP-011")
-        self.result("T22", "经评审，按有效报价由低到高排序，推荐成交候选人如下。")
+        self.evaluated("T22", expect=PRICE_ORDER["T22"][0])
 
         self.at(30)  # T05, T06 deadline
-        self.at(32)  # evaluating; T22 awarded
-        self.result("T05", "评标委员会按综合评估法评审，推荐中标候选人如下。")
-        self.result("T06", "在交易中心见证下随机抽取，抽取结果如下。")
+        self.at(32)  # T05 evaluating; T06 drawn by lot and in publicity; T22 awarded
+        self.committee("T05")
+        self.evaluated("T06")
         self.contract("T22", "JZYZ-2026-JL-006")
 
+        # An agency the lot did not choose (agency12, unless it won) objects to the draw.
         self.at(33)
         objection = objection_raise(
-            actor=self.user("agency12"),
+            actor=self.user(self.runner_up("T06", prefer="agency12")),
             tender_id=self.tenders["T06"],
             kind=ObjectionKind.RESULT,
-            text="随机抽取过程未通知我单位派员到场见证，请求公开抽取过程的录像资料。",
+            text="随机抽取过程未通知我单位派员到场见证，请求公开抽取过程及抽取依据。",
         )
 
         self.at(35)  # T24 deadline
-        self.at(37)  # T24 evaluating
-        self.result("T24", "经评审，以优价法计算评审基准价，推荐成交候选人如下。")
+        self.at(37)  # T24 evaluated (its base drawn by lot) and in publicity
+        self.evaluated("T24")
 
         self.at(38)  # T05 awarded; T06's publicity resumes, moved later by the 5 minutes suspended
         objection_answer(
             actor=self.user("purchaser2"),
             objection_id=objection.pk,
             upheld=False,
-            answer="经核查，随机抽取在交易中心见证区进行，全过程录音录像，录像资料可在交易中心查阅。异议不成立。",
+            answer="经核查，本项目采用可验证随机抽取：抽签随机数的承诺值已随采购公告发布，开标时揭示，"
+            "随机数、种子及抽取顺序已随中选结果公示，任何人均可复算验证。异议不成立。",
         )
 
         self.at(40)  # T06, T24 awarded; T11 deadline
         self.contract("T24", "JZRMYY-2026-ZX-014")
-        self.at(42)  # T11 evaluating
-        tender_fail_evaluation(
-            actor=self.user("operator"),
-            tender_id=self.tenders["T11"],
-            reason="经评标委员会评审，所有投标均未通过资格审查，本项目废标。",
-        )
+        # T11 evaluating: the committee finds no bid qualified and sets each aside (否决投标);
+        # concluding the round leaves no valid bid, and the tender fails (废标).
+        self.at(42)
+        for number, reason in DISQUALIFIED["T11"].items():
+            evaluation_disqualify(
+                actor=self.user("operator"),
+                tender_id=self.tenders["T11"],
+                bid_id=self.bids_of("T11", valid=True)[number],
+                reason=reason,
+            )
+        evaluation_conclude(actor=self.user("operator"), tender_id=self.tenders["T11"])
 
         self.credit_lists()  # T0+43, +44: commendations and red-list proposals
 
@@ -1183,8 +1311,8 @@ class Loader:
             self.evaluate(key)
 
         self.at(50)  # T15 deadline
-        self.at(52)  # evaluating
-        self.result("T15", "经评审，按有效报价由低到高排序，推荐成交候选人如下。")
+        self.at(52)  # evaluated and in publicity
+        self.evaluated("T15", expect=PRICE_ORDER["T15"][0])
         self.at(53)
         tender_suspend(
             actor=self.user("supervisor"),
@@ -1200,10 +1328,10 @@ class Loader:
         for key in ("T21", "T22", "T24"):
             self.evaluate(key)
 
-        self.at(60)  # the trading centre moderates the ratings
+        # The trading centre moderates the ratings. (Completing on time gave each winner its
+        # award_completed_on_time credit event: tender_complete records it.)
+        self.at(60)
         self.moderate()
-        self.at(62)
-        self.completed_on_time()
 
         # Two serious violations found by the supervisor's investigations; the rule proposes a
         # black-list entry for each.
@@ -1253,19 +1381,50 @@ class Loader:
         )
 
         self.at(100)  # T08 deadline
-        self.at(102)  # T08 evaluating
-        self.at(110)  # T07 deadline
-        self.at(112)  # T07 evaluating
+        self.at(102)  # T08 evaluated (its base drawn by lot) and in publicity
+        self.evaluated("T08")
+        self.objection_upheld("T08")  # T0+103 to +106: back to evaluation, its first candidate set aside
+        self.at(118)  # T07 deadline
 
         # The real start: T09's deadline (the start rounded down to the minute) has just passed:
         # its key holders open the bids now, and it stays in its opening until the decryption
-        # window ends (up to two more minutes), then moves on to evaluation. T07's publicity runs
-        # for three.
+        # window ends (up to two more minutes), then moves on to evaluation. T07's window has just
+        # ended: the clock evaluates it now, and its publicity runs for three minutes.
         clock.freeze(self.start)
         run_due_transitions()
         self.open_due()
         run_credit_steps()
-        self.result("T07", "经评审，按有效报价由低到高排序，推荐成交候选人如下。")
+        self.evaluated("T07", expect=PRICE_ORDER["T07"][0])
+
+    def objection_upheld(self, key: str) -> None:
+        """During the publicity the runner-up objects to the first candidate; the purchaser upholds
+        the objection, so the tender goes back to evaluation (a new round), and the committee sets
+        the first candidate's bid aside. Concluding the new round is left to the demo's operator."""
+        winner, objector = self.winner(key), self.runner_up(key)
+        name, leader = self.orgs[winner].name, self.specs[winner].contact
+        self.at(103)
+        objection = objection_raise(
+            actor=self.user(objector),
+            tender_id=self.tenders[key],
+            kind=ObjectionKind.RESULT,
+            text=f"第一中选候选人{name}拟派项目负责人{leader}目前仍在本市其他在建项目担任项目负责人，"
+            "不满足采购文件“项目负责人不得同时在其他项目任职”的要求，请求复核。",
+        )
+        self.at(104)
+        objection_answer(
+            actor=self.user(TENDERS[key].purchaser),
+            objection_id=objection.pk,
+            upheld=True,
+            answer=f"经向相关建设单位核实，{name}拟派项目负责人{leader}确在其他在建项目任职，异议成立。"
+            "本项目退回评审，由评审小组重新评审。",
+        )
+        self.at(106)
+        evaluation_disqualify(
+            actor=self.user("operator"),
+            tender_id=self.tenders[key],
+            bid_id=self.bids_of(key, valid=True)[int(winner.removeprefix("agency"))],
+            reason=f"拟派项目负责人{leader}同时在其他在建项目任职，不满足采购文件要求（异议成立后复核）。",
+        )
 
     def reference(self, key: str) -> str:
         return str(Tender.objects.values_list("reference", flat=True).get(pk=self.tenders[key]))
@@ -1330,6 +1489,7 @@ class Loader:
                 wrong[f"bid {bid.pk}"] = f"{bid.agency.name} may not bid"
         wrong.update(self.bids_wrong())
         wrong.update(self.openings_wrong())
+        wrong.update(self.evaluations_wrong())
         if wrong:
             raise CommandError(f"demo story went off script: {wrong}")
 
@@ -1380,6 +1540,44 @@ class Loader:
                 wrong[f"{key} opening"] = "the record's digest differs from the stored one"
             elif not rows or any(row["result"] != "opened" for row in rows):
                 wrong[f"{key} opening"] = f"not every bid opened: {[row['result'] for row in rows]}"
+        return wrong
+
+    def evaluations_wrong(self) -> dict[str, str]:
+        """Every tender past its opening was evaluated by its method: each round has its evaluation
+        record, which verifies with the platform CA certificate and, where lots were drawn,
+        recomputes; a tender with a standing result went to the first of its ranking."""
+        wrong: dict[str, str] = {}
+        ca = platform_ca().certificate
+        for key, tender_id in self.tenders.items():
+            tender = Tender.objects.get(pk=tender_id)
+            records = list(EvaluationRecord.objects.filter(tender=tender).order_by("round"))
+            if tender.opening_ends_at is None or tender.status == TenderStatus.OPENING:
+                if records:
+                    wrong[f"{key} evaluation"] = f"an evaluation record, but the tender is {tender.status}"
+                continue
+            if not records:
+                wrong[f"{key} evaluation"] = f"past its opening ({tender.status}) but never evaluated"
+                continue
+            for evaluation in records:
+                signature = base64.b64encode(bytes(evaluation.signature)).decode()
+                try:
+                    digest = protocol.evaluation_record_verify(evaluation.record, signature, ca)
+                except crypto.CryptoError as exc:
+                    wrong[f"{key} evaluation {evaluation.round}"] = f"the record does not verify: {exc.code}"
+                    continue
+                draw = evaluation.record["draw"]
+                if digest != evaluation.digest:
+                    wrong[f"{key} evaluation {evaluation.round}"] = "the record's digest differs from the stored one"
+                elif draw is not None and lottery.check(draw):
+                    wrong[f"{key} evaluation {evaluation.round}"] = (
+                        f"the draw does not recompute: {lottery.check(draw)}"
+                    )
+            standing = tender.suspended_from if tender.status == TenderStatus.SUSPENDED else tender.status
+            ranking = records[-1].record["ranking"]
+            if standing in AFTER_EVALUATION and (
+                not ranking or Bid.objects.get(pk=ranking[0]).agency_id != tender.winner_id
+            ):
+                wrong[f"{key} evaluation"] = "the winner is not the first of the ranking"
         return wrong
 
 
@@ -1476,6 +1674,7 @@ class Command(BaseCommand):
             f"signed receipt; {records.count()} opening ceremonies (two key holders' shares each) opened {opened} "
             f"of them and published signed opening records; {standing} stand sealed on the tenders open for bids."
         )
+        self.report_evaluations(loader)
         out(
             f"Agencies: {agencies.count()} ("
             + ", ".join(f"{s.value} {admission[s.value]}" for s in AdmissionStatus if admission[s.value])
@@ -1520,6 +1719,27 @@ class Command(BaseCommand):
                 "keys. Never load it on a production platform."
             )
         )
+
+    def report_evaluations(self, loader: Loader) -> None:
+        """How the tenders were evaluated, and what the lots chose on this load."""
+        keys = {pk: key for key, pk in loader.tenders.items()}
+        records = EvaluationRecord.objects.filter(tender_id__in=list(keys)).select_related("tender")
+        by_method = Counter(record.tender.method for record in records)
+        committees, picks = by_method.pop(M.OPEN_TENDER, 0), by_method.pop(M.DIRECT, 0)
+        self.stdout.write(
+            f"Evaluations: {len(records)} signed evaluation records: {committees} for open tenders (the "
+            f"committee's score sheets, or every bid set aside), {picks} direct picks by the purchaser, and "
+            f"{by_method.total()} lowest-price, optimal-price and lottery results the platform computed as the "
+            "openings closed."
+        )
+        drawn = []
+        for record in sorted(records, key=lambda r: (keys[r.tender_id], r.round)):
+            if record.tender.method not in (M.OPTIMAL_PRICE, M.LOTTERY) or record.round > 1:
+                continue
+            first = Bid.objects.select_related("agency").get(pk=record.record["ranking"][0]).agency.name
+            base = record.record["details"].get("base_percent")
+            drawn.append(f"{keys[record.tender_id]} {first}" + (f" (base {base}%)" if base else ""))
+        self.stdout.write("Drawn by lot on this load (they differ from load to load): " + "; ".join(drawn) + ".")
 
     def replay(self, loader: Loader, password: str) -> None:
         """How the demo users run the opening ceremony of a tender that closes live (:data:`REPLAY`)."""
