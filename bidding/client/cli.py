@@ -24,7 +24,7 @@ from typing import Any
 from cryptography import x509
 
 from agencies import pki
-from bidding import crypto, protocol
+from bidding import crypto, lottery, protocol
 from bidding.client import files
 from bidding.client.api import DEFAULT_SERVER, DEFAULT_TIMEOUT, Api, ClientError, Upload
 
@@ -577,6 +577,74 @@ def cmd_share(args: argparse.Namespace) -> int:
     return 0
 
 
+def _published_commitment(api: Api, tender_id: int) -> str | None:
+    """The lottery commitment the tender notice published, before any bid was opened."""
+    for notice in api.pages(f"/api/tenders/{tender_id}/notices/", auth=False):
+        if notice.get("kind") == "tender":
+            committed = (notice.get("data") or {}).get("lottery") or {}
+            return str(committed["commitment"]) if committed.get("commitment") else None
+    return None
+
+
+def cmd_verify_result(args: argparse.Namespace) -> int:
+    """Anyone, after the result: check the evaluation record's signature, that it builds on the
+    published opening record, and, when lots were drawn, recompute the draw from the commitment the
+    tender notice published and the digests of the valid bids."""
+    api = _api(args, with_token=False)
+    view = api.get_json(f"/api/tenders/{args.tender}/evaluation/", auth=False)
+    records = view.get("records") if isinstance(view, dict) else None
+    if not records:
+        raise _refusal("no_result", f"Tender {args.tender} has no evaluation record yet.", "该项目尚无评审记录。")
+    chosen = (
+        records[-1] if args.round is None else next((r for r in records if r["record"]["round"] == args.round), None)
+    )
+    if chosen is None:
+        raise _refusal("no_such_round", f"No evaluation round {args.round}.", f"没有第 {args.round} 轮评审记录。")
+    record = chosen["record"]
+    digest = protocol.evaluation_record_verify(record, str(chosen.get("signature", "")), ca_certificate(api, args.ca))
+    if digest != chosen.get("digest"):
+        raise _refusal("digest_mismatch", "The record's SHA-256 is not the one published.", "记录摘要与公布值不符。")
+    _say(f"Evaluation record round {record['round']} of {record['tender']} ({record['method']}): signature valid.")
+    opening = api.get_json(f"/api/tenders/{args.tender}/opening/record/", auth=False)
+    if not isinstance(opening, dict) or opening.get("digest") != record.get("opening_record_digest"):
+        raise _refusal(
+            "opening_record_mismatch",
+            "The evaluation does not build on the published opening record.",
+            "评审记录所依据的开标记录与公布的开标记录不符。",
+        )
+    _say(f"It builds on the published opening record {opening['digest']}.")
+    draw = record.get("draw")
+    if draw:
+        published = _published_commitment(api, args.tender)
+        if published is None or published != draw.get("commitment"):
+            raise _refusal(
+                "commitment_mismatch",
+                "The draw's commitment is not the one published with the tender notice.",
+                "抽签承诺值与招标公告公布的不一致。",
+            )
+        in_draw = sorted(row["digest"] for row in record["bids"] if row["result"] != "excluded")
+        try:
+            problems = lottery.check(draw)
+        except (ValueError, KeyError) as exc:
+            problems = [str(exc)]
+        if in_draw != sorted(draw.get("digests", [])):
+            problems.append("the draw's digests are not those of the valid bids")
+        if problems:
+            raise _refusal("draw_mismatch", "The draw does not recompute: " + "; ".join(problems), "抽签结果无法复现。")
+        _say(f"Draw recomputed ({draw['algorithm']}): commitment as published, seed {draw['seed']}.")
+        for label, spec in sorted((draw.get("choices") or {}).items()):
+            _say(f"  drawn {label}: {spec['chosen']} of {spec['options']}")
+    rows = {row["bid"]: row for row in record["bids"]}
+    for place, bid_id in enumerate(record["ranking"], 1):
+        row = rows[bid_id]
+        _say(f"  {place}. {row['agency']} ({row['uscc']}) price {row['price']}: {row['result']}")
+    for row in record["bids"]:
+        if row["result"] == "excluded":
+            _say(f"  set aside: {row['agency']} ({row['uscc']}): {row['reason']}")
+    _say(f"Result: {record['result']}.")
+    return 0
+
+
 # --- the command line ------------------------------------------------------------------------------------------
 
 
@@ -672,6 +740,15 @@ def parser() -> argparse.ArgumentParser:
     )
     share.add_argument("--tender", type=int, required=True, help="tender id")
     share.add_argument("--key", required=True, help="your key-holder private key (P-256)")
+
+    result = command(
+        "verify-result",
+        cmd_verify_result,
+        "anyone: check a tender's evaluation record and recompute its lottery draw from the published commitment",
+    )
+    result.add_argument("--tender", type=int, required=True, help="tender id")
+    result.add_argument("--round", type=int, help="the evaluation round (default: the latest)")
+    result.add_argument("--ca", help="the platform CA certificate (PEM); without it, fetched from --server")
     return top
 
 

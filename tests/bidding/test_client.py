@@ -22,7 +22,6 @@ from rest_framework.authtoken.models import Token
 from agencies import pki
 from agencies.models import Certificate
 from bidding import crypto, protocol
-from bidding.client import main
 from bidding.client.api import Api, ClientError, multipart
 from bidding.client.cli import bid_form
 from bidding.models import Bid, OpeningKey
@@ -36,33 +35,6 @@ from tests.factories import HOLDER_KEYS, PASSWORD, applied_agency, user
 # The live server runs in a thread with its own database connections, so the tests commit for real;
 # serialized_rollback restores the rows the data migrations made (rule profiles, audit head) after the flush.
 live = pytest.mark.django_db(transaction=True, serialized_rollback=True)
-
-ENVIRONMENT = (
-    "AGORA_SERVER",
-    "AGORA_TOKEN",
-    "AGORA_TOKEN_FILE",
-    "AGORA_USERNAME",
-    "AGORA_PASSWORD",
-    "AGORA_KEY_PASSWORD",
-)
-
-
-@pytest.fixture(autouse=True)
-def _clean_environment(monkeypatch):
-    for name in ENVIRONMENT:
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def run(capsys):
-    """Run one client command in-process: (exit status, stdout, stderr)."""
-
-    def call(*argv: object) -> tuple[int, str, str]:
-        code = main([str(a) for a in argv])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return call
 
 
 class Agency:
