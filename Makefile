@@ -25,6 +25,7 @@ migrate: install
 demo: migrate
 	DJANGO_DEBUG=1 $(PY) manage.py ca_init --if-missing
 	DJANGO_DEBUG=1 $(PY) manage.py demo_load
+	DJANGO_DEBUG=1 $(PY) manage.py search_reindex --if-empty
 	DJANGO_DEBUG=1 HOST=$(HOST) PORT=$(PORT) PY=$(PY) ./bin/serve
 
 serve: migrate

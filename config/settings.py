@@ -158,6 +158,17 @@ AGORA_BID_MAX_BYTES = int(os.environ.get("AGORA_BID_MAX_BYTES", str(100 * 1024 *
 # How long an issued signing or key-holder certificate is valid (days).
 AGORA_CERTIFICATE_DAYS = int(os.environ.get("AGORA_CERTIFICATE_DAYS", "730"))
 
+# Search (search/): the embedded database backend needs no server; with ELASTICSEARCH_URL set the
+# public listings use Elasticsearch (server major 9, like the client) and fall back to the database
+# while it is unreachable. Index names start with the prefix; the analyzer is cjk, smartcn,
+# ik_max_word or ik_smart (the last three need the cluster's plugin).
+ELASTICSEARCH_URL = os.environ.get("ELASTICSEARCH_URL", "").strip()
+AGORA_SEARCH_BACKEND = os.environ.get("AGORA_SEARCH_BACKEND", "elasticsearch" if ELASTICSEARCH_URL else "database")
+AGORA_SEARCH_PREFIX = os.environ.get("AGORA_SEARCH_PREFIX", "agora")
+AGORA_SEARCH_ANALYZER = os.environ.get("AGORA_SEARCH_ANALYZER", "cjk")
+AGORA_SEARCH_TIMEOUT = float(os.environ.get("AGORA_SEARCH_TIMEOUT", "5"))
+AGORA_SEARCH_SYNC_INTERVAL = float(os.environ.get("AGORA_SEARCH_SYNC_INTERVAL", "2"))
+
 REST_FRAMEWORK = {
     # Token first: an unauthenticated API call then gets 401 with a WWW-Authenticate header.
     "DEFAULT_AUTHENTICATION_CLASSES": [

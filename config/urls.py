@@ -20,6 +20,7 @@ urlpatterns = [
     path("api/", include("core.api_urls")),
     path("api/", include("agencies.api.urls")),
     path("api/", include("bidding.api.urls")),
+    path("api/", include("search.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]

@@ -169,6 +169,10 @@ class Tender(FSMModelMixin, models.Model):
             models.Index(fields=["status", "bid_deadline"]),
             models.Index(fields=["status", "opening_ends_at"]),
             models.Index(fields=["status", "publicity_ends_at"]),
+            # The public listings' sorts (search.backends.database): newest, deadline, budget, id last.
+            models.Index(fields=["published_at", "id"], name="tender_published_id"),
+            models.Index(fields=["bid_deadline", "id"], name="tender_deadline_id"),
+            models.Index(fields=["budget", "id"], name="tender_budget_id"),
         ]
 
     def __str__(self) -> str:
@@ -326,6 +330,7 @@ class Notice(models.Model):
 
     class Meta:
         ordering = ("-published_at", "-id")
+        indexes = [models.Index(fields=["published_at", "id"], name="notice_published_id")]
 
     def __str__(self) -> str:
         return self.title

@@ -41,6 +41,11 @@ def _test_settings(settings, tmp_path, ca_files):  # type: ignore[no-untyped-def
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.AGORA_CA_KEY_FILE, settings.AGORA_CA_CERT_FILE = ca_files
     settings.AGORA_CA_KEY_PASSWORD = ""
+    # The embedded search backend unless a test says otherwise (the outbox tests point at a stub server).
+    settings.AGORA_SEARCH_BACKEND = "database"
+    from search.service import external_backend
+
+    external_backend.cache_clear()
     # Real hashing costs ~0.3 s a user; the tests are about the platform, not PBKDF2.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

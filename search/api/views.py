@@ -1,0 +1,165 @@
+"""The public listings (no login): tenders, notices, agencies and the red and black lists.
+
+``GET /api/search/<listing>/?q=…&<keyword field>=a,b&<number field>_min=…&<date field>_from=…&sort=…``
+returns one page, its facets and an opaque ``next_cursor`` (pass it back as ``cursor``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from typing import Any, ClassVar
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.errors import ApplicationError
+from market.rules import LOCAL_TZ
+from search import documents, service
+from search.backends.base import BadQuery, Page, Query
+
+RESERVED = {"q", "sort", "cursor", "size", "facets", "highlight"}
+
+
+def _moment(raw: str, *, end_of_day: bool) -> str:
+    """An ISO date or date-time, in Beijing time when it names no zone; a bare date ``_to`` means
+    the whole of that day."""
+    try:
+        if len(raw) == 10:
+            day = datetime.fromisoformat(raw).date()
+            moment = datetime.combine(day, time.max if end_of_day else time.min)
+        else:
+            moment = datetime.fromisoformat(raw)
+    except ValueError:
+        raise BadQuery("invalid_date", f"{raw!r} is not an ISO 8601 date.", f"“{raw}”不是 ISO 8601 日期。") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=LOCAL_TZ)
+    return moment.isoformat()
+
+
+def parse(doc_type: str, params: Any, aliases: dict[str, str]) -> Query:
+    """The listing's query parameters as a :class:`Query`; unknown parameters are refused."""
+    dt = documents.get(doc_type)
+    filters: dict[str, list[str]] = {}
+    ranges: dict[str, list[Any]] = {}
+    for key in params:
+        if key in RESERVED:
+            continue
+        base, _, end = key.rpartition("_")
+        base = aliases.get(base, base)
+        name = aliases.get(key, key)
+        kinds = {f.name: f.kind for f in dt.fields}
+        if kinds.get(name) == documents.KEYWORD:
+            filters[name] = [v for raw in params.getlist(key) for v in raw.split(",") if v]
+        elif kinds.get(base) == documents.NUMBER and end in ("min", "max"):
+            ranges.setdefault(base, [None, None])[end == "max"] = params.get(key)
+        elif kinds.get(base) == documents.DATE and end in ("from", "to"):
+            ranges.setdefault(base, [None, None])[end == "to"] = _moment(params.get(key), end_of_day=end == "to")
+        else:
+            raise BadQuery(
+                "unknown_parameter",
+                f"Unknown parameter {key!r} for this listing.",
+                f"本列表不支持参数“{key}”。",
+            )
+    try:
+        size = int(params.get("size", 20))
+    except ValueError:
+        raise BadQuery("invalid_size", "size is a number.", "size 须为数字。") from None
+    return Query(
+        doc_type=doc_type,
+        text=params.get("q", "").strip()[:200],
+        filters=filters,
+        ranges={k: (v[0], v[1]) for k, v in ranges.items()},
+        sort=params.get("sort") or None,
+        cursor=params.get("cursor") or None,
+        size=size,
+        facets=params.get("facets", "1") != "0",
+        highlight=params.get("highlight", "1") != "0",
+    )
+
+
+def render(page: Page, degraded: bool) -> dict[str, Any]:
+    return {
+        "results": [{"id": hit.id, **hit.document, "highlight": hit.highlight} for hit in page.hits],
+        "facets": page.facets,
+        "next_cursor": page.next_cursor,
+        "total": page.total,
+        "total_is_lower_bound": page.total_is_lower_bound,
+        "backend": page.backend,
+        "degraded": degraded,
+    }
+
+
+class Listing(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes = []  # public: no session, so no CSRF and no login
+    doc_type: ClassVar[str]
+    aliases: ClassVar[dict[str, str]] = {}
+
+    def get(self, request: Request) -> Response:
+        try:
+            query = parse(self.doc_type, request.query_params, self.aliases)
+            page, degraded = service.search(query)
+        except BadQuery as exc:
+            raise ApplicationError(exc.code, exc.detail, exc.detail_zh) from None
+        return Response(render(page, degraded))
+
+
+def _listing(name: str, doc_type: str, description: str, aliases: dict[str, str] | None = None) -> type[Listing]:
+    @extend_schema(
+        description=description,
+        parameters=[
+            OpenApiParameter("q", str, description="words to find (any substring of two or more characters)"),
+            OpenApiParameter("sort", str, description=f"one of {sorted(documents.get(doc_type).sorts)}"),
+            OpenApiParameter("cursor", str, description="next_cursor of the previous page"),
+            OpenApiParameter("size", int, description="hits per page, 1–100 (20)"),
+        ],
+        responses=OpenApiTypes.OBJECT,
+    )
+    def get(self: Listing, request: Request) -> Response:
+        return Listing.get(self, request)
+
+    return type(name, (Listing,), {"doc_type": doc_type, "aliases": aliases or {}, "get": get})
+
+
+TenderSearch = _listing(
+    "TenderSearch",
+    "tender",
+    "Published tenders. Filters: status, method, category, region (comma-separated values), budget_min/max, "
+    "published_from/to, deadline_from/to. Sorts: newest, deadline, budget_desc, budget_asc.",
+    {"published": "published_at", "deadline": "bid_deadline"},
+)
+NoticeSearch = _listing(
+    "NoticeSearch",
+    "notice",
+    "Notices. Filters: kind, tender (reference), published_from/to. Sorts: newest, oldest.",
+    {"published": "published_at"},
+)
+AgencySearch = _listing(
+    "AgencySearch",
+    "agency",
+    "The agency directory with score and current list status. Filters: region, status, categories, list_status "
+    "(red, black, none), score_min/max. Sorts: score, name.",
+)
+CreditListSearch = _listing(
+    "CreditListSearch",
+    "credit_list",
+    "Decided red- and black-list entries, current and past. Filters: list_kind, status, subject_uscc, "
+    "document_number, decided_from/to. Sorts: newest.",
+    {"decided": "decided_at", "starts": "starts_at", "ends": "ends_at"},
+)
+
+
+class SearchHealth(APIView):
+    """Which backend answers, whether the search service is up, and the outbox backlog."""
+
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request) -> Response:
+        report = service.health()
+        return Response(report, status=200 if report["ok"] else 503)
