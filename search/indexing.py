@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 
 BATCH = 500
 MAX_BACKOFF_SECONDS = 300
+# How long a runner's claim on its jobs lasts before another runner may take them.
+LEASE = timedelta(minutes=2)
 
 
 def external_enabled() -> bool:
@@ -92,36 +94,39 @@ def backoff(attempts: int) -> timedelta:
 def deliver(backend: Any, limit: int = BATCH) -> tuple[int, int]:
     """Deliver up to ``limit`` due jobs to ``backend``; returns (delivered, failed).
 
-    The jobs are locked (skipped by a second runner on PostgreSQL) while the latest state of their
-    documents is sent; they are marked done only when the backend accepted them. A failure leaves
-    them pending with their attempt count raised and a growing backoff: nothing is lost."""
+    The jobs are claimed in a short transaction (locked rows are skipped by a second runner on
+    PostgreSQL, and a claim is a lease: a runner that dies leaves them due again after
+    :data:`LEASE`). The documents' latest state is then read and sent with no transaction open, so
+    a slow or absent search service never holds a database lock. Jobs are marked done only when
+    the backend accepted them; a failure leaves them pending with their attempt count raised and a
+    growing backoff: nothing is lost."""
     now = clock.now()
     with transaction.atomic():
         due = IndexJob.objects.filter(done_at__isnull=True, next_attempt_at__lte=now).order_by("id")
         jobs = list(due.select_for_update(skip_locked=True)[:limit])
         if not jobs:
             return 0, 0
-        by_type: dict[str, list[IndexJob]] = {}
-        for job in jobs:
-            by_type.setdefault(job.doc_type, []).append(job)
-        delivered = failed = 0
-        for doc_type, group in by_type.items():
-            ids = [job.pk for job in group]
-            try:
-                upserts, deletes = current(doc_type, [job.object_id for job in group])
-                backend.bulk(doc_type, upserts, deletes)
-            except SearchUnavailable as exc:
-                for job in group:
-                    job.attempts += 1
-                    job.next_attempt_at = now + backoff(job.attempts)
-                    job.last_error = str(exc)[:2000]
-                IndexJob.objects.bulk_update(group, ["attempts", "next_attempt_at", "last_error"])
-                failed += len(group)
-                log.warning("search: %d %s job(s) not delivered: %s", len(group), doc_type, exc)
-                continue
-            IndexJob.objects.filter(pk__in=ids).update(done_at=clock.now(), last_error="")
-            delivered += len(group)
-        return delivered, failed
+        IndexJob.objects.filter(pk__in=[job.pk for job in jobs]).update(next_attempt_at=now + LEASE)
+    by_type: dict[str, list[IndexJob]] = {}
+    for job in jobs:
+        by_type.setdefault(job.doc_type, []).append(job)
+    delivered = failed = 0
+    for doc_type, group in by_type.items():
+        try:
+            upserts, deletes = current(doc_type, [job.object_id for job in group])
+            backend.bulk(doc_type, upserts, deletes)
+        except SearchUnavailable as exc:
+            for job in group:
+                job.attempts += 1
+                job.next_attempt_at = now + backoff(job.attempts)
+                job.last_error = str(exc)[:2000]
+            IndexJob.objects.bulk_update(group, ["attempts", "next_attempt_at", "last_error"])
+            failed += len(group)
+            log.warning("search: %d %s job(s) not delivered: %s", len(group), doc_type, exc)
+            continue
+        IndexJob.objects.filter(pk__in=[job.pk for job in group]).update(done_at=clock.now(), last_error="")
+        delivered += len(group)
+    return delivered, failed
 
 
 def prune(keep: timedelta = timedelta(days=7)) -> int:

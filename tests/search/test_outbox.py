@@ -131,3 +131,27 @@ def test_one_character_queries_are_answered_by_the_database(world, settings, api
     body = api.get("/api/search/tenders/", {"q": "桥"}).json()
     assert [r["id"] for r in body["results"]] == [tender.pk]
     assert (body["backend"], body["degraded"]) == ("database", False)
+
+
+def test_a_runner_that_dies_mid_delivery_leaves_its_jobs_to_the_next_after_the_lease(world, settings, httpserver):
+    from search import indexing
+
+    use(settings, closed_port_url())
+    world.in_state(TenderStatus.PUBLISHED)
+    count = len(pending())
+
+    class Crashing:
+        """A search_sync process killed while it sends: the claim is all it leaves behind."""
+
+        def bulk(self, *args, **kwargs):
+            raise SystemExit("killed")
+
+    with pytest.raises(SystemExit):
+        indexing.deliver(Crashing())
+    assert len(pending()) == count and all(j.attempts == 0 for j in pending())
+    assert indexing.deliver(Crashing()) == (0, 0)  # claimed: another runner does not take them yet
+    cluster = StubCluster(httpserver)
+    use(settings, cluster.url)
+    clock.freeze(clock.now() + indexing.LEASE)
+    call_command("search_sync", "--once")
+    assert pending() == [] and len(cluster.documents) > 0
