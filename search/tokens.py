@@ -16,9 +16,10 @@ from __future__ import annotations
 import re
 import unicodedata
 
-# CJK ideographs (with extensions and compatibility blocks), kana and hangul: scripts written without spaces.
+# CJK ideographs (with extensions and compatibility blocks, and 々〆〇), kana and hangul: scripts written without
+# spaces.
 _CJK = (
-    r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+    r"\u3005-\u3007\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
     r"\U00020000-\U0002ebef\U00030000-\U0003134f"
 )
 _RUN = re.compile(rf"[{_CJK}]+|[^\W_{_CJK}]+", re.UNICODE)

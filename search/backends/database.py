@@ -31,7 +31,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import connection, models, transaction
-from django.db.models import Count, Q
+from django.db.models import F, Q
 from django.db.models.expressions import RawSQL
 
 from search import documents, tokens
@@ -39,6 +39,8 @@ from search.backends.base import BadQuery, Document, Hit, Page, Query
 from search.models import SearchEntry
 
 TOTAL_CAP = 10_000
+# Text with more matches than this is paged by walking the sort index (see DatabaseBackend._filtered).
+WALK_OVER = 2_000
 FRAGMENT = 60  # characters of context either side of a highlighted match
 MAX_FRAGMENTS = 3
 MAX_POSITION = 16383  # the largest position a PostgreSQL tsvector keeps
@@ -78,7 +80,8 @@ def _matching_ids(doc_type: str, runs: list[list[str]]) -> RawSQL:
         return RawSQL(sql, (doc_type, _tsquery(runs)))  # noqa: S611 - fixed SQL; the query is a parameter
     # The FTS query runs once, as a subquery; a join would let SQLite evaluate MATCH row by row.
     sql = (
-        f"SELECT object_id FROM {table} WHERE doc_type = %s AND id IN "  # noqa: S608
+        # "+doc_type": not the (doc_type, object_id) index, which would scan every entry of the type.
+        f"SELECT object_id FROM {table} WHERE +doc_type = %s AND id IN "  # noqa: S608
         "(SELECT rowid FROM search_entry_fts WHERE search_entry_fts MATCH %s)"
     )
     return RawSQL(sql, (doc_type, _fts5_match(runs)))  # noqa: S611 - fixed SQL; the query is a parameter
@@ -109,7 +112,10 @@ def _after(order: list[tuple[str, bool]], values: list[str]) -> Q:
     for (path, desc), value in zip(order, values, strict=True):
         q |= Q(**equal, **{f"{path}__{'lt' if desc else 'gt'}": value})
         equal[path] = value
-    return q
+    # The same rows, with a plain bound on the first sort field: the database walks that index from the
+    # cursor on instead of merging the alternatives and sorting them.
+    (first, desc), start = order[0], values[0]
+    return Q(**{f"{first}__{'lte' if desc else 'gte'}": start}) & q
 
 
 # --- highlighting ----------------------------------------------------------------------------------------------
@@ -181,7 +187,10 @@ class DatabaseBackend:
         return {"backend": self.name, "ok": True}
 
     # -- reading --
-    def _filtered(self, dt: documents.DocumentType, query: Query) -> models.QuerySet[Any]:
+    def _filtered(self, dt: documents.DocumentType, query: Query, *, walk: bool = False) -> models.QuerySet[Any]:
+        """The type's public objects that match ``query``. ``walk``: phrase the text condition so that
+        SQLite walks the sort index and probes the matches (for text with many matches), instead of
+        fetching every match and sorting them."""
         qs = dt.queryset()
         for name, values in query.filters.items():
             f = dt.field(name)
@@ -214,6 +223,9 @@ class DatabaseBackend:
             for f in dt.of_kind(documents.TEXT):
                 any_text |= Q(**{f"{f.path}__icontains": char})
             qs = qs.filter(any_text)
+        elif length > 1 and walk and connection.vendor == "sqlite":
+            # "id + 0" cannot use the primary key, so the match list is probed, not driven.
+            qs = qs.annotate(_probe=F("pk") + 0).filter(_probe__in=_matching_ids(dt.name, _runs(text)))
         elif length > 1:
             qs = qs.filter(pk__in=_matching_ids(dt.name, _runs(text)))
         return qs
@@ -225,12 +237,10 @@ class DatabaseBackend:
         sort = dt.sort_fields(query.sort)
         qs = self._filtered(dt, query)
         order = [(dt.field(s.lstrip("-")).path, s.startswith("-")) for s in sort] + [("pk", True)]
-        capped = qs.order_by(*[f"-{p}" if d else p for p, d in order])
-        total = capped[: TOTAL_CAP + 1].count()
-        # Facets count the capped set: every match while the total is exact, else the first TOTAL_CAP in order.
-        counted = dt.queryset().filter(pk__in=capped.values("pk")[:TOTAL_CAP])
-        facets = self._facets(dt, counted) if query.facets else {}
-        page_qs = capped
+        ordering = [f"-{p}" if d else p for p, d in order]
+        total, facets = self._count(dt, qs, facets=query.facets)
+        # Many text matches: walk the sort index and probe them rather than sort them all.
+        page_qs = (self._filtered(dt, query, walk=True) if total > WALK_OVER else qs).order_by(*ordering)
         if query.cursor:
             page_qs = page_qs.filter(_after(order, _decode_cursor(query.cursor, len(order))))
         rows = list(page_qs[: query.size + 1])
@@ -260,26 +270,42 @@ class DatabaseBackend:
             backend=self.name,
         )
 
-    def _facets(self, dt: documents.DocumentType, qs: models.QuerySet[Any]) -> dict[str, dict[str, int]]:
-        """Every facet from one grouped query (per value combination), summed per facet here."""
+    def _count(
+        self, dt: documents.DocumentType, qs: models.QuerySet[Any], *, facets: bool
+    ) -> tuple[int, dict[str, dict[str, int]]]:
+        """The total and every facet from one unordered pass over at most TOTAL_CAP + 1 matches:
+        ``SELECT …, COUNT(*) FROM (SELECT facet columns … LIMIT 10001) GROUP BY …``, summed here.
+        When there are more matches, the facets count the 10,001 the database met first."""
+        names = list(dt.facets) if facets else []
+        scalar = [dt.field(n) for n in names if not _is_list(dt, dt.field(n))]
+        paths = [f.path for f in scalar]
+        # Each facet column under a name of its own (two paths could both end in "name").
+        aliases = {f"facet_{i}": F(path) for i, path in enumerate(paths)}
+        inner_qs = qs.order_by().annotate(**aliases).values_list("pk", *aliases)[: TOTAL_CAP + 1]
+        inner, params = inner_qs.query.sql_with_params()
+        columns = ", ".join(f"capped.{connection.ops.quote_name(a)}" for a in aliases)
+        select = f"{columns}, COUNT(*)" if aliases else "COUNT(*)"
+        group = f" GROUP BY {columns}" if aliases else ""
+        outer = f"SELECT {select} FROM ({inner}) capped{group}"  # noqa: S608 - Django's own SQL and names
+        with connection.cursor() as cursor:
+            cursor.execute(outer, params)
+            grouped = cursor.fetchall()
+        total = sum(row[-1] for row in grouped)
         out: dict[str, dict[str, int]] = {}
-        scalar = [dt.field(name) for name in dt.facets if not _is_list(dt, dt.field(name))]
-        if scalar:
-            paths = [f.path for f in scalar]
-            counts: dict[str, Counter[str]] = {f.name: Counter() for f in scalar}
-            for row in qs.order_by().values(*paths).annotate(n=Count("pk")):
-                for f in scalar:
-                    if row[f.path] is not None:
-                        counts[f.name][str(row[f.path])] += row["n"]
-            out |= {name: dict(sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))) for name, c in counts.items()}
-        for name in dt.facets:
+        for i, f in enumerate(scalar):
+            counter: Counter[str] = Counter()
+            for row in grouped:
+                if row[i] is not None:
+                    counter[str(row[i])] += row[-1]
+            out[f.name] = dict(sorted(counter.items(), key=lambda kv: (-kv[1], kv[0])))
+        for name in names:
             f = dt.field(name)
             if _is_list(dt, f):
-                counter: Counter[str] = Counter()
-                for values in qs.values_list(f.path, flat=True):
-                    counter.update(str(v) for v in (values or []))
-                out[name] = dict(sorted(counter.items(), key=lambda kv: (-kv[1], kv[0])))
-        return {name: out[name] for name in dt.facets}
+                listed: Counter[str] = Counter()
+                for values in qs.order_by().values_list(f.path, flat=True)[: TOTAL_CAP + 1]:
+                    listed.update(str(v) for v in (values or []))
+                out[name] = dict(sorted(listed.items(), key=lambda kv: (-kv[1], kv[0])))
+        return total, {name: out[name] for name in names}
 
 
 def _is_list(dt: documents.DocumentType, f: documents.Field) -> bool:

@@ -143,6 +143,7 @@ def search(backend, **kwargs):
         ("g20", [2]),
         ("G20", [2]),
         ("航天", []),
+        ("〇二五", [4]),  # 〇 is written inside Chinese runs
         ("教育局", [5, 4, 3, 2, 1, 0]),  # the purchaser's name is searched too
     ],
 )
