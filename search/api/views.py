@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.errors import ApplicationError
+from core.permissions import Action, can
 from market.rules import LOCAL_TZ
 from search import documents, service
 from search.backends.base import BadQuery, Page, Query
@@ -154,12 +155,16 @@ CreditListSearch = _listing(
 
 
 class SearchHealth(APIView):
-    """Which backend answers, whether the search service is up, and the outbox backlog."""
+    """Which backend answers, whether the search service is up, and the outbox backlog. The error
+    texts (which name internal hosts) are shown to operators and supervisors only."""
 
     permission_classes = [AllowAny]
-    authentication_classes = []
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         report = service.health()
+        if not can(request.user, Action.AUDIT_READ):
+            report.pop("service", None)
+            if report.get("outbox"):
+                report["outbox"] = {k: v for k, v in report["outbox"].items() if k != "last_error"}
         return Response(report, status=200 if report["ok"] else 503)
