@@ -69,6 +69,18 @@ class Agency:
         return self.run("submit", *self.auth, "--tender", tender.pk, "--bid", bid, *extra)
 
 
+def holder_share_argv(live_server, tmp_path, member, tender) -> list[object]:
+    """A key holder's machine at the opening: its private key in a file, and the `share` command line."""
+    path = tmp_path / f"{member.username}.key.pem"
+    path.write_bytes(
+        HOLDER_KEYS[member.username].private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    token = Token.objects.create(user=member).key
+    return ["share", "--server", live_server.url, "--token", token, "--tender", tender.pk, "--key", path]
+
+
 @pytest.fixture
 def agency(world, live_server, run, tmp_path):
     return Agency(run, live_server.url, world.agency, tmp_path / "agency").setup()
@@ -361,14 +373,7 @@ def test_key_holders_open_the_bids_with_the_client(world, live_server, run, tmp_
     at_deadline(tender)
 
     def holder(member) -> list[object]:
-        path = tmp_path / f"{member.username}.key.pem"
-        path.write_bytes(
-            HOLDER_KEYS[member.username].private_bytes(
-                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-            )
-        )
-        token = Token.objects.create(user=member).key
-        return ["share", "--server", live_server.url, "--token", token, "--tender", tender.pk, "--key", path]
+        return holder_share_argv(live_server, tmp_path, member, tender)
 
     code, out, err = run(*holder(world.purchaser))
     assert code == 0, err

@@ -8,8 +8,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from rest_framework.authtoken.models import Token
 
 from agencies.credit import agency_score
 from agencies.models import CreditEvent
@@ -17,9 +15,9 @@ from bidding.models import Bid, EvaluationRecord
 from core import clock
 from market.clock import run_due_transitions
 from market.models import Notice, Tender
-from tests.bidding.test_client import Agency, live
+from tests.bidding.test_client import Agency, holder_share_argv, live
 from tests.conftest import client_for
-from tests.factories import HOLDER_KEYS, admitted_agency, tender_data
+from tests.factories import admitted_agency, tender_data
 
 # method -> the bidders' prices (the lottery's price is the purchaser's, the budget)
 PRICES = {
@@ -48,17 +46,6 @@ def _create(world, method: str) -> Tender:
     return Tender.objects.get(pk=tender_id)
 
 
-def _holder_argv(live_server, tmp_path, member, tender) -> list[object]:
-    path = tmp_path / f"{member.username}.key.pem"
-    path.write_bytes(
-        HOLDER_KEYS[member.username].private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-    token = Token.objects.create(user=member).key
-    return ["share", "--server", live_server.url, "--token", token, "--tender", tender.pk, "--key", path]
-
-
 def _to(moment) -> None:
     clock.freeze(moment)
     run_due_transitions()
@@ -83,7 +70,7 @@ def test_a_whole_lifecycle_through_the_api_with_the_client(world, live_server, r
     # The deadline; the key holders open the bids with the client; the decryption window ends.
     _to(tender.bid_deadline)
     for holder in (world.purchaser, world.supervisor):
-        code, _, err = run(*_holder_argv(live_server, tmp_path, holder, tender))
+        code, _, err = run(*holder_share_argv(live_server, tmp_path, holder, tender))
         assert code == 0, err
     tender.refresh_from_db()
     _to(tender.opening_ends_at)
