@@ -16,11 +16,7 @@ from agencies.selectors import DECIDED_STATUSES, DIRECTORY_STATUSES
 from core import clock
 from market.models import Organisation
 from search.backends.base import Document
-from search.documents import DATE, KEYWORD, NUMBER, TEXT, DocumentType, Field, register
-
-
-def _iso(value: Any) -> str | None:
-    return value.isoformat() if value is not None else None
+from search.documents import DATE, KEYWORD, NUMBER, TEXT, DocumentType, Field, iso, register
 
 
 def agency_queryset() -> Any:
@@ -87,9 +83,9 @@ def list_entry_document(e: CreditListEntry) -> Document:
         "status": e.status,
         "document_number": e.document_number,
         "deciding_department": e.deciding_department,
-        "decided_at": _iso(e.decided_at),
-        "starts_at": _iso(e.starts_at),
-        "ends_at": _iso(e.ends_at),
+        "decided_at": iso(e.decided_at),
+        "starts_at": iso(e.starts_at),
+        "ends_at": iso(e.ends_at),
     }
 
 

@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from market.models import Notice, Organisation, Tender
 from search.backends.base import Document
-from search.documents import DATE, KEYWORD, NUMBER, TEXT, DocumentType, Field, register
-
-
-def _iso(value: Any) -> str | None:
-    return value.isoformat() if value is not None else None
+from search.documents import DATE, KEYWORD, NUMBER, TEXT, DocumentType, Field, iso, register
 
 
 def tender_document(t: Tender) -> Document:
@@ -24,8 +18,8 @@ def tender_document(t: Tender) -> Document:
         "category": t.category,
         "region": t.region,
         "budget": float(t.budget),
-        "published_at": _iso(t.published_at),
-        "bid_deadline": _iso(t.bid_deadline),
+        "published_at": iso(t.published_at),
+        "bid_deadline": iso(t.bid_deadline),
     }
 
 
@@ -69,7 +63,7 @@ def notice_document(n: Notice) -> Document:
         "body": n.body,
         "kind": n.kind,
         "tender": n.tender.reference,
-        "published_at": _iso(n.published_at),
+        "published_at": iso(n.published_at),
     }
 
 

@@ -90,6 +90,11 @@ class DocumentType:
         return "\n".join(str(document.get(f.name) or "") for f in self.of_kind(TEXT))
 
 
+def iso(value: Any) -> str | None:
+    """A date-time as a document holds it: ISO 8601, or None."""
+    return value.isoformat() if value is not None else None
+
+
 REGISTRY: dict[str, DocumentType] = {}
 
 
