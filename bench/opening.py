@@ -46,7 +46,6 @@ import io
 import os
 import pstats
 import resource
-import secrets
 import shutil
 import statistics
 import sys
@@ -64,6 +63,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchenv import django_setup  # noqa: E402 - bench/ is the script's own directory
+
 # A Monday morning in Jiangzhou, as in the tests: the platform clock is frozen, and moved, from here.
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 PASSWORD = "bench-password-123"
@@ -71,24 +72,17 @@ GOAL = 1.3
 
 
 def configure(tmp: Path, *, database_url: str | None, debug: bool) -> None:
-    """Environment for config/settings.py, read once by django.setup(): a throwaway database, media root and CA."""
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
-    os.environ["DJANGO_DEBUG"] = "1" if debug else "0"
-    # DEBUG off (as in production: no query log); the settings then want a key.
-    os.environ["DJANGO_SECRET_KEY"] = secrets.token_urlsafe(32)
-    os.environ.pop("DATABASE_URL", None)
-    if database_url:
-        os.environ["DATABASE_URL"] = database_url
-    os.environ["AGORA_SQLITE_PATH"] = str(tmp / "bench.sqlite3")
-    os.environ["AGORA_MEDIA_ROOT"] = str(tmp / "media")
-    os.environ["AGORA_CA_KEY_FILE"] = str(tmp / "ca" / "ca-key.pem")
-    os.environ["AGORA_CA_CERT_FILE"] = str(tmp / "ca" / "ca-cert.pem")
-    os.environ["AGORA_CA_KEY_PASSWORD"] = ""
-    os.environ.setdefault("AGORA_LOG_LEVEL", "WARNING")
-
-    import django
-
-    django.setup()
+    """Django on a throwaway database (bench/benchenv.py), with its own CA, migrated."""
+    django_setup(
+        tmp,
+        database_url=database_url,
+        debug=debug,
+        environment={
+            "AGORA_CA_KEY_FILE": str(tmp / "ca" / "ca-key.pem"),
+            "AGORA_CA_CERT_FILE": str(tmp / "ca" / "ca-cert.pem"),
+            "AGORA_CA_KEY_PASSWORD": "",
+        },
+    )
 
     from django.conf import settings
     from django.core.management import call_command
@@ -96,8 +90,6 @@ def configure(tmp: Path, *, database_url: str | None, debug: bool) -> None:
     from agencies.ca import ca_create_files
     from core import clock
 
-    # The platform's own cost is the subject, not PBKDF2 for a thousand registrations (as in tests/conftest.py).
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     clock.freeze(T0)
     ca_create_files(
         key_file=Path(settings.AGORA_CA_KEY_FILE), cert_file=Path(settings.AGORA_CA_CERT_FILE), name="Agora Bench CA"

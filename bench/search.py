@@ -56,7 +56,6 @@ import os
 import platform
 import random
 import re
-import secrets
 import shutil
 import socket
 import statistics
@@ -78,6 +77,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchenv import django_setup  # noqa: E402 - bench/ is the script's own directory
+
 # The platform's "now" for the generated data (a Monday morning in Jiangzhou, as in the tests).
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 GOAL_MS = 50.0
@@ -86,29 +87,17 @@ DEEP_PAGE = 51
 
 
 def configure(tmp: Path, *, database_url: str | None, debug: bool) -> None:
-    """Environment for config/settings.py, read once by django.setup(): a throwaway database."""
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
-    os.environ["DJANGO_DEBUG"] = "1" if debug else "0"
-    # DEBUG off (as in production: no query log); the settings then want a key.
-    os.environ["DJANGO_SECRET_KEY"] = secrets.token_urlsafe(32)
-    os.environ.pop("DATABASE_URL", None)
-    if database_url:
-        os.environ["DATABASE_URL"] = database_url
-    os.environ["AGORA_SQLITE_PATH"] = str(tmp / "bench.sqlite3")
-    os.environ["AGORA_MEDIA_ROOT"] = str(tmp / "media")
-    os.environ["AGORA_SEARCH_BACKEND"] = "database"
+    """Django on a throwaway database (bench/benchenv.py) with the embedded search backend, migrated."""
     os.environ.pop("ELASTICSEARCH_URL", None)
-    os.environ["DJANGO_ALLOWED_HOSTS"] = "127.0.0.1"
-    os.environ.setdefault("AGORA_LOG_LEVEL", "WARNING")
+    django_setup(
+        tmp,
+        database_url=database_url,
+        debug=debug,
+        environment={"AGORA_SEARCH_BACKEND": "database", "DJANGO_ALLOWED_HOSTS": "127.0.0.1"},
+    )
 
-    import django
-
-    django.setup()
-
-    from django.conf import settings
     from django.core.management import call_command
 
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     call_command("migrate", verbosity=0)
 
 
