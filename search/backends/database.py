@@ -159,9 +159,15 @@ class DatabaseBackend:
                 SearchEntry.objects.filter(doc_type=doc_type, object_id__in=gone).delete()
             for object_id, document in upserts:
                 toks = tokens.tokens(dt.text_of(document))
-                entry, _ = SearchEntry.objects.update_or_create(
-                    doc_type=doc_type, object_id=object_id, defaults={"tokens": " ".join(toks)}
-                )
+                text = " ".join(toks)
+                entry = SearchEntry.objects.filter(doc_type=doc_type, object_id=object_id).first()
+                if entry is not None and entry.tokens == text:
+                    continue  # most writes (a state change) leave the text as it was: no index churn
+                if entry is None:
+                    entry = SearchEntry.objects.create(doc_type=doc_type, object_id=object_id, tokens=text)
+                else:
+                    entry.tokens = text
+                    entry.save(update_fields=["tokens"])
                 if connection.vendor == "postgresql":
                     with connection.cursor() as cursor:
                         cursor.execute(

@@ -39,7 +39,7 @@ def test_a_credit_event_reindexes_the_agency(world):
     credit_event_record(actor=world.supervisor, agency_id=agency.pk, kind="commendation", reason="年度表彰")
     hit = next(h for h in DatabaseBackend().search(Query(doc_type="agency")).hits if h.id == agency.pk)
     assert hit.document["score"] == 105
-    assert SearchEntry.objects.get(pk=entry.pk).tokens == entry.tokens  # same text, rewritten in place
+    assert SearchEntry.objects.get(pk=entry.pk).tokens == entry.tokens  # the same text: the entry is left as it was
 
 
 def test_with_an_external_service_each_write_queues_jobs_in_its_own_transaction(world, settings):
