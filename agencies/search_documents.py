@@ -1,14 +1,17 @@
 """What the agencies app makes searchable: the public directory and the decided credit-list entries.
 
-Scores and list status depend on time (an event expires, an entry comes into force). The database
-backend reads them live from the base tables; an external index holds them as of the last write
-that touched the agency, and the clock's credit step re-queues agencies whose list entries moved."""
+Scores and list status depend on time (an event expires, an entry comes into force or ends). An index
+holds them as of the last write that touched the agency; the clock re-indexes the agencies whose
+events or entries reached one of their dates since its last pass (``agencies_changed_between``), so
+a listing is at most one clock pass behind, as the stored statuses are."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
-from django.db.models import Case, CharField, Value, When
+from django.db.models import Case, CharField, Q, Value, When
 
 from agencies.credit import with_credit
 from agencies.models import Agency, CreditEvent, CreditListEntry, Qualification
@@ -46,6 +49,21 @@ def agency_document(a: Agency) -> Document:
     }
 
 
+def _within(since: datetime, until: datetime, *names: str) -> Q:
+    q = Q()
+    for name in names:
+        q |= Q(**{f"{name}__gt": since, f"{name}__lte": until})
+    return q
+
+
+def agencies_changed_between(since: datetime, until: datetime) -> Iterable[int]:
+    """Agencies whose score or list status changed with time alone in (since, until]: an event started
+    or stopped counting, a list entry came into force, ended or was revoked."""
+    events = CreditEvent.objects.filter(_within(since, until, "occurred_at", "expires_at", "annulled_at"))
+    entries = CreditListEntry.objects.filter(_within(since, until, "starts_at", "ends_at", "revoked_at"))
+    return set(events.values_list("agency_id", flat=True)) | set(entries.values_list("agency_id", flat=True))
+
+
 AGENCY = register(
     DocumentType(
         name="agency",
@@ -70,6 +88,7 @@ AGENCY = register(
             (CreditListEntry, lambda entry: [entry.agency_id]),
             (Qualification, lambda q: [q.agency_id]),
         ),
+        changed_between=agencies_changed_between,
     )
 )
 

@@ -10,6 +10,11 @@ class SearchConfig(AppConfig):
         # Each app declares what it indexes in its search_documents module; then the signals that
         # keep the indexes in step are connected.
         autodiscover_modules("search_documents")
+        from django.db.models.signals import post_migrate
+
         from search import indexing
+        from search.backends import fulltext
 
         indexing.connect()
+        # After every migrate: the full-text structures each type needs, and an index built with its layout.
+        post_migrate.connect(fulltext.on_post_migrate, sender=self, dispatch_uid="search-ensure-index")

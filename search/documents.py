@@ -7,13 +7,15 @@ model signals that queue index work (``search.indexing``).
 
 A :class:`DocumentType` says which objects are public (``queryset``), how one becomes a flat
 document (``document``), the fields and what each is for, the facets, the named sorts, and which
-other models' writes change its documents (``triggers``).
+other models' writes change its documents (``triggers``), and, for documents that change with time
+alone, which changed in an interval (``changed_between``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from django.db import models
@@ -61,6 +63,9 @@ class DocumentType:
     document: Callable[[Any], Document]
     # Writes to these models change the documents with the ids the function returns.
     triggers: tuple[tuple[type[models.Model], Callable[[Any], Iterable[int]]], ...] = field(default=())
+    # Documents that change with time alone (a credit event expiring): the ids whose documents changed in
+    # the interval (since, until]. The clock re-indexes them (search.indexing.refresh_due).
+    changed_between: Callable[[datetime, datetime], Iterable[int]] | None = None
 
     def field(self, name: str) -> Field:
         for f in self.fields:
@@ -84,6 +89,11 @@ class DocumentType:
                 f"排序方式须为 {'、'.join(sorted(self.sorts))} 之一。",
             )
         return self.sorts[name]
+
+    def all_documents(self) -> Iterator[tuple[int, Document]]:
+        """Every public object's document, in id order (to rebuild an index)."""
+        for obj in self.queryset().order_by("pk").iterator(chunk_size=1000):
+            yield obj.pk, self.document(obj)
 
     def text_of(self, document: Document) -> str:
         """The document's searchable text: its text fields, one per line."""

@@ -83,6 +83,34 @@ def connect() -> None:
         post_delete.connect(_on_change, sender=model, dispatch_uid=f"search-delete-{model._meta.label_lower}")
 
 
+def refresh_due() -> int:
+    """The clock's step: re-index the documents that changed with time alone (an agency's score when a
+    credit event expires) since the last pass, for every type that says which (``changed_between``).
+    Each type's window moves under its row lock in one transaction, so two clocks never skip or repeat
+    one; a pass that fails leaves the window where it was. Returns how many documents were queued."""
+    from search.models import SearchIndex
+
+    queued = 0
+    for dt in documents.REGISTRY.values():
+        if dt.changed_between is None:
+            continue
+        try:
+            with transaction.atomic():
+                state, _ = SearchIndex.objects.get_or_create(doc_type=dt.name, defaults={"fingerprint": ""})
+                state = SearchIndex.objects.select_for_update().get(pk=state.pk)
+                now = clock.now()
+                since = state.refreshed_at or now
+                if since < now:
+                    ids = set(dt.changed_between(since, now))
+                    queue(dt.name, ids)
+                    queued += len(ids)
+                state.refreshed_at = now
+                state.save(update_fields=["refreshed_at"])
+        except Exception:
+            log.exception("search: refreshing %s failed; the next pass covers the same interval", dt.name)
+    return queued
+
+
 # --- the outbox -------------------------------------------------------------------------------------------------
 
 

@@ -16,6 +16,9 @@ from __future__ import annotations
 import re
 import unicodedata
 
+# Bump when the token stream of a text changes (every embedded index is then rebuilt).
+VERSION = 1
+
 # CJK ideographs (with extensions and compatibility blocks, and 々〆〇), kana and hangul: scripts written without
 # spaces.
 _CJK = (

@@ -20,10 +20,11 @@ from hypothesis import strategies as st
 from core import clock
 from market.choices import TenderStatus
 from market.models import Notice, Tender
+from search.backends import database
 from search.backends.base import BadQuery, Query
 from search.backends.database import DatabaseBackend
 from search.models import SearchEntry
-from tests.factories import organisation, user
+from tests.factories import admitted_agency, organisation, user
 
 CORPUS = [
     # (title, description, method, category, region, budget, status)
@@ -84,10 +85,9 @@ def _sync(backend) -> None:
     if backend.name == "database":
         return
     from search import documents
-    from search.management.commands.search_reindex import all_documents
 
     for name in documents.REGISTRY:
-        backend.rebuild(name, all_documents(documents.get(name)))
+        backend.rebuild(name, documents.get(name).all_documents())
 
 
 @pytest.fixture
@@ -182,7 +182,16 @@ def test_sorts(backend, corpus):
     assert refused.value.code == "unknown_sort"
 
 
-def test_cursor_pages_cover_everything_once_in_order(backend, corpus):
+@pytest.fixture(params=["sort", "walk"])
+def page_plan(request, monkeypatch):
+    """The embedded backend sorts a few matches and walks the sort's index for many (more than
+    WALK_OVER): with the threshold at 0 the small corpus takes the walking path too."""
+    if request.param == "walk":
+        monkeypatch.setattr(database, "WALK_OVER", 0)
+    return request.param
+
+
+def test_cursor_pages_cover_everything_once_in_order(backend, corpus, page_plan):
     # Equal publication times: the id breaks the tie, so pages neither repeat nor skip.
     Tender.objects.filter(pk__in=[t.pk for t in corpus]).update(published_at=corpus[0].published_at)
     for t in corpus:
@@ -199,6 +208,19 @@ def test_cursor_pages_cover_everything_once_in_order(backend, corpus):
     with pytest.raises(BadQuery) as refused:
         search(backend, cursor="not-a-cursor")
     assert refused.value.code == "invalid_cursor"
+
+
+def test_every_sort_pages_the_same_whether_walked_or_sorted(backend, corpus, page_plan):
+    for sort, text in [("deadline", ""), ("budget_asc", ""), ("budget_desc", "江州"), ("newest", "改造")]:
+        whole = ids(search(backend, sort=sort, text=text, size=100))
+        seen, cursor = [], None
+        while True:
+            page = search(backend, sort=sort, text=text, size=2, cursor=cursor)
+            seen += ids(page)
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+        assert seen == whole and len(whole) == len(set(whole)), sort
 
 
 def test_highlights_mark_the_match_and_escape_the_rest(backend, corpus):
@@ -219,13 +241,14 @@ def test_unpublished_tenders_are_not_listed_and_publication_lists_them(backend, 
 
 
 def test_a_rolled_back_change_leaves_no_trace_in_the_index(corpus):
-    before = list(SearchEntry.objects.values_list("doc_type", "object_id", "tokens").order_by("id"))
+    columns = ("doc_type", "object_id", "digest", "k2", "d1")
+    before = list(SearchEntry.objects.values_list(*columns).order_by("id"))
     with pytest.raises(RuntimeError), transaction.atomic():
         corpus[0].title = "江州市全新标题"
         corpus[0].save()
         assert ids(DatabaseBackend().search(Query(doc_type="tender", text="全新"))) == [corpus[0].pk]
         raise RuntimeError("the request failed")
-    assert list(SearchEntry.objects.values_list("doc_type", "object_id", "tokens").order_by("id")) == before
+    assert list(SearchEntry.objects.values_list(*columns).order_by("id")) == before
     assert DatabaseBackend().search(Query(doc_type="tender", text="全新")).hits == []
 
 
@@ -249,6 +272,30 @@ def test_agencies_carry_score_and_list_status(backend, world):
     hit = next(h for h in page.hits if h.id == agency.pk)
     assert (hit.document["score"], hit.document["list_status"]) == (105, "none")
     assert backend.search(Query(doc_type="agency", filters={"list_status": ["black"]})).hits == []
+
+
+def test_agency_categories_filter_and_count_each_value(backend, world):
+    other = admitted_agency(world.operator, categories=("design", "surveying")).organisation.agency
+    mine = world.agency.organisation.agency
+    _sync(backend)
+    page = backend.search(Query(doc_type="agency", filters={"categories": ["surveying"]}))
+    assert ids(page) == [other.pk]
+    page = backend.search(Query(doc_type="agency", filters={"categories": ["surveying", "cost_consulting"]}))
+    assert sorted(ids(page)) == sorted([other.pk, mine.pk])
+    assert page.facets["categories"] == {"cost_consulting": 1, "design": 1, "surveying": 1}
+    # A list holds each value whole: no value is found inside another.
+    assert backend.search(Query(doc_type="agency", filters={"categories": ["sign"]})).hits == []
+
+
+def test_the_total_cap_makes_the_total_a_lower_bound_and_the_facets_a_sample(corpus, settings):
+    settings.AGORA_SEARCH_TOTAL_CAP = 4
+    page = DatabaseBackend().search(Query(doc_type="tender", size=2))
+    assert (page.total, page.total_is_lower_bound) == (4, True)
+    assert sum(page.facets["status"].values()) == 5  # the cap + 1 matches the pass met
+    settings.AGORA_SEARCH_TOTAL_CAP = 6
+    page = DatabaseBackend().search(Query(doc_type="tender", size=2))
+    assert (page.total, page.total_is_lower_bound) == (6, False)
+    assert page.facets["status"] == {"published": 3, "evaluating": 1, "publicity": 1, "awarded": 1}
 
 
 # --- the embedded backend matches a substring search exactly ---------------------------------------------------

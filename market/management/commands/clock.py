@@ -7,10 +7,14 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from agencies.clock import run_credit_steps
 from market.clock import run_due_transitions
+from search.indexing import refresh_due
 
 
 class Command(BaseCommand):
-    help = "Run every due time-driven step (tenders, credit lists), in a loop (or once with --once)."
+    help = (
+        "Run every due time-driven step (tenders, credit lists, search documents that change with time), "
+        "in a loop (or once with --once)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--once", action="store_true", help="one pass, then exit")
@@ -18,7 +22,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["once"]:
-            self.stdout.write(f"clock: {run_due_transitions()} transition(s), {run_credit_steps()} credit step(s)")
+            moved, credit, refreshed = run_due_transitions(), run_credit_steps(), refresh_due()
+            self.stdout.write(f"clock: {moved} transition(s), {credit} credit step(s), {refreshed} search refresh(es)")
             return
         interval = options["interval"] or settings.AGORA_CLOCK_INTERVAL
         stopping = False
@@ -31,9 +36,11 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, stop)
         self.stdout.write(f"clock: running every {interval:g}s (Ctrl-C stops)")
         while not stopping:
-            moved, credit = run_due_transitions(), run_credit_steps()
-            if moved or credit:
-                self.stdout.write(f"clock: {moved} transition(s), {credit} credit step(s)")
+            moved, credit, refreshed = run_due_transitions(), run_credit_steps(), refresh_due()
+            if moved or credit or refreshed:
+                self.stdout.write(
+                    f"clock: {moved} transition(s), {credit} credit step(s), {refreshed} search refresh(es)"
+                )
             deadline = time.monotonic() + interval
             while not stopping and time.monotonic() < deadline:
                 time.sleep(min(0.2, interval))

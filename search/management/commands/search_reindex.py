@@ -3,22 +3,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from core import clock
 from search import documents
-from search.backends.base import Document, SearchUnavailable
+from search.backends.base import SearchUnavailable
 from search.backends.database import DatabaseBackend
 from search.models import IndexJob, SearchEntry
 from search.service import external_backend
-
-
-def all_documents(dt: documents.DocumentType) -> Iterator[tuple[int, Document]]:
-    for obj in dt.queryset().order_by("pk").iterator(chunk_size=1000):
-        yield obj.pk, dt.document(obj)
 
 
 class Command(BaseCommand):
@@ -44,12 +38,12 @@ class Command(BaseCommand):
             ):
                 continue
             if not options["external_only"]:
-                count = DatabaseBackend().rebuild(name, all_documents(dt))
+                count = DatabaseBackend().rebuild(name, dt.all_documents())
                 self.stdout.write(f"search_reindex: {name}: {count} in the database index")
             if external is not None:
                 started = clock.now()
                 try:
-                    count = external.rebuild(name, all_documents(dt))
+                    count = external.rebuild(name, dt.all_documents())
                 except SearchUnavailable as exc:
                     raise CommandError(f"{external.name} is unavailable: {exc}") from exc
                 # Jobs delivered while the new index was filling went to the old one: deliver them again.
