@@ -25,7 +25,7 @@ import re
 from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
-from django.db import connections
+from django.db import DatabaseError, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from search import documents
@@ -154,4 +154,7 @@ def on_post_migrate(
             apps.get_model("search", "SearchEntry")._meta.get_field("k1")
         except (LookupError, FieldDoesNotExist):
             return
-    ensure(using, verbosity=verbosity)
+    try:
+        ensure(using, verbosity=verbosity)
+    except DatabaseError as exc:  # another app migrated to an older schema than its documents need
+        log.warning("search: the embedded index was left as it is (%s); run manage.py search_reindex", exc)
