@@ -316,6 +316,11 @@ class DatabaseBackend:
             SearchIndex.objects.using(self.using).update_or_create(
                 doc_type=doc_type, defaults={"fingerprint": layout_of(doc_type).fingerprint}
             )
+            if self.connection.vendor == "postgresql":
+                # Statistics for the planner now, not when autovacuum gets round to it: without them it
+                # scanned the table for a common bigram (at 100k, a 2-character query's median 245 ms, not 76).
+                with self.connection.cursor() as cursor:
+                    cursor.execute(f"ANALYZE {ENTRY}")
             return count + len(batch)
 
     def health(self) -> dict[str, Any]:
