@@ -8,7 +8,8 @@
 
 Options: ``--tenders N``, ``--repeat R`` (backend runs and HTTP GETs per type), ``--baseline-repeat B``, ``--seed``,
 ``--http/--no-http``, ``--only TYPE`` (two, four, faceted, filtered, browse, page2, deep; repeatable),
-``--timeout S`` (one search running longer is interrupted and its type reported as over S), ``--analyze``,
+``--timeout S`` (one search running longer is interrupted and its type reported as over S), ``--total-cap N``
+(``AGORA_SEARCH_TOTAL_CAP`` for the run: how many matches a listing counts), ``--analyze``,
 ``--index SQL`` (an extra index to try, created in the throwaway database), ``--explain`` (the statements of the
 slowest query string of each type, with their times and query plans), ``--keep``, ``--reuse DIR``, ``--debug``,
 ``--database-url URL``.
@@ -86,15 +87,13 @@ PAGE = 20
 DEEP_PAGE = 51
 
 
-def configure(tmp: Path, *, database_url: str | None, debug: bool) -> None:
+def configure(tmp: Path, *, database_url: str | None, debug: bool, total_cap: int | None) -> None:
     """Django on a throwaway database (bench/benchenv.py) with the embedded search backend, migrated."""
     os.environ.pop("ELASTICSEARCH_URL", None)
-    django_setup(
-        tmp,
-        database_url=database_url,
-        debug=debug,
-        environment={"AGORA_SEARCH_BACKEND": "database", "DJANGO_ALLOWED_HOSTS": "127.0.0.1"},
-    )
+    environment = {"AGORA_SEARCH_BACKEND": "database", "DJANGO_ALLOWED_HOSTS": "127.0.0.1"}
+    if total_cap is not None:
+        environment["AGORA_SEARCH_TOTAL_CAP"] = str(total_cap)
+    django_setup(tmp, database_url=database_url, debug=debug, environment=environment)
 
     from django.core.management import call_command
 
@@ -782,7 +781,7 @@ def _fmt(samples: list[float], p: float, timeout: str, limit: float) -> str:
 
 
 def report(rows: list[tuple[Kind, Result]], args: argparse.Namespace) -> None:
-    from search.backends.database import TOTAL_CAP
+    from search.backends.database import total_cap
 
     head = ("query type", "strings", "matches", "p50", "p99", "base p50", "base p99", "base/be")
     head += ("HTTP p50", "HTTP p99", "HTTP/be")
@@ -809,7 +808,7 @@ def report(rows: list[tuple[Kind, Result]], args: argparse.Namespace) -> None:
         f" type (nearest rank), rotating through the type's query strings; base: {n_base} runs of the naive listing"
         f" per type, interleaved with the backend's{' (p99 of so few is their maximum)' if n_base < 100 else ''};"
         f" HTTP: {args.repeat if args.http else 0} GETs per type. base/be, HTTP/be: ratios of the medians."
-        f" matches: the backend's total per query string (capped at {TOTAL_CAP:,})."
+        f" matches: the backend's total per query string (capped at {total_cap():,})."
         + (
             f" >{1000 * limit:.0f}: interrupted at the --timeout of {limit:g} s."
             if any(r.backend_timeout or r.http_timeout for _, r in rows)
@@ -880,6 +879,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--index", action="append", default=[], metavar="SQL", help="extra CREATE INDEX to try (repeatable)"
     )
+    parser.add_argument(
+        "--total-cap", type=int, help="AGORA_SEARCH_TOTAL_CAP for this run (default: the setting's, 10,000)"
+    )
     parser.add_argument("--explain", action="store_true", help="print each type's statements, times and plans")
     parser.add_argument("--only", action="append", default=[], help="query types to run (two, four, faceted, …)")
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds before one search is interrupted")
@@ -898,7 +900,7 @@ def main(argv: list[str] | None = None) -> int:
     tmp = Path(args.reuse) if args.reuse else Path(tempfile.mkdtemp(prefix="agora-bench-search-"))
     keep = args.keep or bool(args.reuse)
     try:
-        configure(tmp, database_url=args.database_url, debug=args.debug)
+        configure(tmp, database_url=args.database_url, debug=args.debug, total_cap=args.total_cap)
         from django.db import connection
 
         if args.reuse:
