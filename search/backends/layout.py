@@ -56,7 +56,8 @@ class Layout:
         return self.columns[name]
 
     def values(self, dt: documents.DocumentType, document: Document) -> dict[str, Any]:
-        """The document's column values (every column of the layout, None where the document has none)."""
+        """The document's column values: every column of the layout (where the document has no value, ""
+        for keyword and text columns, None for the others), and ``facets``."""
         out: dict[str, Any] = {}
         for name, column in self.columns.items():
             kind = dt.field(name).kind
@@ -91,8 +92,9 @@ class Layout:
 
 def key_token(column: str, value: str) -> str:
     """One keyword value as a full-text token: its column and its UTF-8 bytes in hex (letters and digits
-    only, so the tokenizer keeps it whole, and no text token can equal it). On SQLite the embedded
-    backend finds keyword filters in its FTS5 table, beside the text, so one match applies them all."""
+    only, so the tokenizer keeps it whole). On SQLite the embedded backend keeps these tokens in their own
+    column of its FTS5 table, beside the text column (the only one text queries search), so one match
+    applies the text and every keyword filter."""
     return column + value.encode().hex()
 
 
