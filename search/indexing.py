@@ -96,8 +96,9 @@ def refresh_due() -> int:
             continue
         try:
             with transaction.atomic():
-                state, _ = SearchIndex.objects.get_or_create(doc_type=dt.name, defaults={"fingerprint": ""})
-                state = SearchIndex.objects.select_for_update().get(pk=state.pk)
+                state, _ = SearchIndex.objects.select_for_update().get_or_create(
+                    doc_type=dt.name, defaults={"fingerprint": ""}
+                )
                 now = clock.now()
                 since = state.refreshed_at or now
                 if since < now:

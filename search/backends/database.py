@@ -76,8 +76,12 @@ def _decode_cursor(cursor: str, length: int) -> list[Any]:
     except (binascii.Error, ValueError, UnicodeDecodeError):
         values = None
     if not isinstance(values, list) or len(values) != length:
-        raise BadQuery("invalid_cursor", "The cursor is not one this listing issued.", "分页游标无效。")
+        raise _invalid_cursor()
     return values
+
+
+def _invalid_cursor() -> BadQuery:
+    return BadQuery("invalid_cursor", "The cursor is not one this listing issued.", "分页游标无效。")
 
 
 # --- highlighting ----------------------------------------------------------------------------------------------
@@ -193,14 +197,18 @@ class _Listing:
 
     # -- the statements --
 
+    def _from_match(self) -> str:
+        """SQLite: from the FTS5 match into the entries (CROSS JOIN keeps that order; its one parameter is
+        the match)."""
+        return f"{fulltext.table(self.dt.name)}(%s) f CROSS JOIN {ENTRY} e ON e.id = f.rowid"
+
     def capped(self, column: str | None) -> tuple[str, list[Any]]:
         """``column`` (or nothing) of at most cap + 1 matching entries, in no order."""
         select = f"e.{column} AS c0" if column else "1"
         where = " AND ".join(self.where)
         if self.match is not None:
-            # From the match into the entries (CROSS JOIN keeps that order): the match runs once and
-            # stops with the cap.
-            source = f"{fulltext.table(self.dt.name)}(%s) f CROSS JOIN {ENTRY} e ON e.id = f.rowid"
+            # The match runs once and stops with the cap.
+            source = self._from_match()
             return f"SELECT {select} FROM {source} WHERE {where} LIMIT {self.cap + 1}", [self.match, *self.params]  # noqa: S608
         return f"SELECT {select} FROM {ENTRY} e WHERE {where} LIMIT {self.cap + 1}", self.params  # noqa: S608
 
@@ -225,7 +233,7 @@ class _Listing:
             where.append(f"e.id IN (SELECT rowid FROM {fulltext.table(self.dt.name)}(%s))")  # noqa: S608
             params.append(self.match)
         elif self.match is not None:
-            source = f"{fulltext.table(self.dt.name)}(%s) f CROSS JOIN {ENTRY} e ON e.id = f.rowid"
+            source = self._from_match()
             return f"SELECT {select} FROM {source} WHERE {' AND '.join(where)} {limit}", [self.match, *params]  # noqa: S608
         return f"SELECT {select} FROM {ENTRY} e {index} WHERE {' AND '.join(where)} {limit}", params  # noqa: S608
 
@@ -342,9 +350,7 @@ class DatabaseBackend:
             try:
                 after = [listing.typed(f, v) for f, v in zip(fields, values, strict=False)] + [int(values[-1])]
             except (BadQuery, ValueError, TypeError):
-                raise BadQuery(
-                    "invalid_cursor", "The cursor is not one this listing issued.", "分页游标无效。"
-                ) from None
+                raise _invalid_cursor() from None
         total, facets = self._count(dt, listing, facets=query.facets)
         sql, params = listing.page(order, after, query.size + 1, walk=total > WALK_OVER)
         with self.connection.cursor() as cursor:

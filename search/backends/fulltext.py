@@ -28,7 +28,7 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db import DatabaseError, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from search import documents
+from search import documents, tokens
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +48,6 @@ def table(doc_type: str) -> str:
 
 def runs(text: str) -> list[list[str]]:
     """The query's words (between spaces), each as its token list; words with no token are dropped."""
-    from search import tokens
-
     return [toks for toks in (tokens.tokens(run) for run in text.split()) if toks]
 
 

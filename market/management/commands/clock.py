@@ -10,6 +10,13 @@ from market.clock import run_due_transitions
 from search.indexing import refresh_due
 
 
+def _one_pass() -> tuple[int, str]:
+    """Every step once: how many things moved, and the line that says so."""
+    moved, credit, refreshed = run_due_transitions(), run_credit_steps(), refresh_due()
+    summary = f"clock: {moved} transition(s), {credit} credit step(s), {refreshed} search refresh(es)"
+    return moved + credit + refreshed, summary
+
+
 class Command(BaseCommand):
     help = (
         "Run every due time-driven step (tenders, credit lists, search documents that change with time), "
@@ -22,8 +29,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["once"]:
-            moved, credit, refreshed = run_due_transitions(), run_credit_steps(), refresh_due()
-            self.stdout.write(f"clock: {moved} transition(s), {credit} credit step(s), {refreshed} search refresh(es)")
+            self.stdout.write(_one_pass()[1])
             return
         interval = options["interval"] or settings.AGORA_CLOCK_INTERVAL
         stopping = False
@@ -36,11 +42,9 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, stop)
         self.stdout.write(f"clock: running every {interval:g}s (Ctrl-C stops)")
         while not stopping:
-            moved, credit, refreshed = run_due_transitions(), run_credit_steps(), refresh_due()
-            if moved or credit or refreshed:
-                self.stdout.write(
-                    f"clock: {moved} transition(s), {credit} credit step(s), {refreshed} search refresh(es)"
-                )
+            done, summary = _one_pass()
+            if done:
+                self.stdout.write(summary)
             deadline = time.monotonic() + interval
             while not stopping and time.monotonic() < deadline:
                 time.sleep(min(0.2, interval))
