@@ -37,6 +37,16 @@ class ListEntryStatus(models.TextChoices):
     REVOKED = "revoked", "已移出(信用修复) Revoked"
 
 
+# Entries a supervisor decided: public, in the history, and in force between their dates unless
+# revoked. A proposal (or one dismissed) is neither public nor ever in force.
+DECIDED_LIST_STATUSES = (
+    ListEntryStatus.DECIDED,
+    ListEntryStatus.IN_FORCE,
+    ListEntryStatus.EXPIRED,
+    ListEntryStatus.REVOKED,
+)
+
+
 class RestrictedAction(models.TextChoices):
     """What a black-list entry can take away (失信惩戒措施)."""
 

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from django.db.models import Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
-from agencies.choices import CreditList, EvaluationStatus, ListEntryStatus
+from agencies.choices import DECIDED_LIST_STATUSES, CreditList, EvaluationStatus
 from agencies.models import Agency, CreditEvent, CreditListEntry, CreditPolicy, ServiceEvaluation
 
 
@@ -41,16 +41,7 @@ def in_force_q(at: datetime, prefix: str = "") -> Q:
     """List entries in force at ``at``, read from their dates, not from the stored status."""
     p = prefix
     return (
-        Q(
-            **{
-                f"{p}status__in": [
-                    ListEntryStatus.DECIDED,
-                    ListEntryStatus.IN_FORCE,
-                    ListEntryStatus.EXPIRED,
-                    ListEntryStatus.REVOKED,
-                ]
-            }
-        )
+        Q(**{f"{p}status__in": DECIDED_LIST_STATUSES})
         & Q(**{f"{p}starts_at__lte": at, f"{p}ends_at__gt": at})
         & (Q(**{f"{p}revoked_at__isnull": True}) | Q(**{f"{p}revoked_at__gt": at}))
     )

@@ -17,11 +17,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from accounts.models import Organisation
 from agencies.choices import AdmissionStatus, CreditList, Incentive, RestrictedAction
 from agencies.credit import in_force_q
 from agencies.models import AdmissionDecision, Agency, CreditListEntry, Qualification
 from core import clock
-from market.models import Organisation
 
 # Actions that need the agency to be admitted at the moment in question.
 NEEDS_ADMISSION = frozenset({RestrictedAction.BID, RestrictedAction.BE_DRAWN})

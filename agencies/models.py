@@ -16,6 +16,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django_fsm import FSMField, FSMModelMixin, transition
 
+from accounts.models import Organisation
 from agencies.choices import (
     AdmissionStatus,
     CertificatePurpose,
@@ -25,7 +26,7 @@ from agencies.choices import (
     RevocationReason,
 )
 from market.choices import Category
-from market.models import Organisation, Tender
+from market.models import Tender
 
 LOCAL = ZoneInfo("Asia/Shanghai")
 

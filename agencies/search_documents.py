@@ -13,11 +13,12 @@ from typing import Any
 
 from django.db.models import Case, CharField, Q, Value, When
 
+from accounts.models import Organisation
+from agencies.choices import DECIDED_LIST_STATUSES
 from agencies.credit import with_credit
 from agencies.models import Agency, CreditEvent, CreditListEntry, Qualification
-from agencies.selectors import DECIDED_STATUSES, DIRECTORY_STATUSES
+from agencies.selectors import DIRECTORY_STATUSES
 from core import clock
-from market.models import Organisation
 from search.backends.base import Document
 from search.documents import DATE, KEYWORD, NUMBER, TEXT, DocumentType, Field, iso, register
 
@@ -127,7 +128,7 @@ CREDIT_LIST = register(
         sorts={"newest": ("-decided_at",)},
         default_sort="newest",
         # Decided entries only: proposals and dismissals are not public.
-        queryset=lambda: CreditListEntry.objects.filter(status__in=DECIDED_STATUSES).select_related(
+        queryset=lambda: CreditListEntry.objects.filter(status__in=DECIDED_LIST_STATUSES).select_related(
             "agency__organisation"
         ),
         document=list_entry_document,

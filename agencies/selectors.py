@@ -7,25 +7,20 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
+from accounts.models import User
 from agencies import pki
 from agencies.ca import platform_ca
-from agencies.choices import AdmissionStatus, CreditList, EvaluationStatus, ListEntryStatus
+from agencies.choices import DECIDED_LIST_STATUSES, AdmissionStatus, CreditList, EvaluationStatus
 from agencies.credit import in_force_q, with_credit
 from agencies.models import Agency, Certificate, CreditEvent, CreditListEntry, ServiceEvaluation
 from core import clock
 from core.errors import NotFound
 from core.permissions import Action, Role, can, organisation_id_of
-from market.models import User
+from market.access import owned_tenders_q
 
 # Agencies the public directory shows: in the supermarket now, or suspended from it (a suspension
 # is a public fact too).
 DIRECTORY_STATUSES = (AdmissionStatus.ADMITTED, AdmissionStatus.SUSPENDED)
-DECIDED_STATUSES = (
-    ListEntryStatus.DECIDED,
-    ListEntryStatus.IN_FORCE,
-    ListEntryStatus.EXPIRED,
-    ListEntryStatus.REVOKED,
-)
 
 
 def agency_directory(*, at: datetime | None = None, filters: dict[str, Any] | None = None) -> QuerySet[Agency]:
@@ -113,7 +108,7 @@ def revocation_list_pem() -> bytes:
 def list_entries_public(*, list_kind: str | None = None, scope: str = "current") -> QuerySet[CreditListEntry]:
     """Decided entries: ``current`` ones in force now, or the ``history`` (every decided entry,
     expired and revoked included). Proposals and dismissals are not public."""
-    qs = CreditListEntry.objects.filter(status__in=DECIDED_STATUSES).select_related("agency__organisation")
+    qs = CreditListEntry.objects.filter(status__in=DECIDED_LIST_STATUSES).select_related("agency__organisation")
     if list_kind:
         qs = qs.filter(list_kind=list_kind)
     if scope == "current":
@@ -147,7 +142,7 @@ def evaluations(*, user: User, status: str | None = None) -> QuerySet[ServiceEva
     if can(user, Action.EVALUATION_MODERATE) or can(user, Action.CREDIT_VIEW_ALL):
         pass
     elif user.role == Role.PURCHASER:
-        qs = qs.filter(tender__purchaser_id=user.organisation_id)
+        qs = qs.filter(owned_tenders_q(user, prefix="tender__"))
     elif user.role == Role.AGENCY:
         qs = qs.filter(agency__organisation_id=organisation_id_of(user), status=EvaluationStatus.APPROVED)
     else:

@@ -24,7 +24,7 @@ What is measured (see bench/README.md, "Opening"):
 Setup (not timed) goes through the real services: agencies register, add a qualification, are admitted by the
 operator and get a signing certificate; the three key holders register their keys; a tender is published (its
 opening key split among the holders); each agency's client builds a bid with ``os.urandom`` documents, seals it and
-submits it with ``bid_submit``; the clock moves to the deadline and ``run_due_transitions`` opens the tender; the
+submits it with ``bid_submit``; the clock moves to the deadline and ``run_due_steps`` opens the tender; the
 first holder submits its share. All files are read once before any timing (warm page cache), and B/C runs are
 interleaved around A. With ``--repeat R`` a new tender is published and bid on R times (same agencies) and the
 medians of A and B are reported.
@@ -129,9 +129,9 @@ def _uscc(n: int) -> str:
 def make_staff() -> Staff:
     from cryptography.hazmat.primitives.asymmetric import ec
 
+    from accounts.models import ROLE_OF_KIND, Organisation, User
     from agencies import pki
     from agencies.services import certificates
-    from market.models import ROLE_OF_KIND, Organisation, User
 
     people = {}
     keys = {}
@@ -194,7 +194,8 @@ def publish_tender(staff: Staff) -> Any:
     from core import clock
     from market.choices import Category, Method
     from market.models import Tender
-    from market.services import tenders as svc
+    from market.services import tenders as market_tenders
+    from procurement.services import tenders as svc
 
     data = {
         "title": "江州市第一中学教学楼改造工程造价咨询服务",
@@ -207,8 +208,8 @@ def publish_tender(staff: Staff) -> Any:
         "bond_amount": Decimal("5000.00"),
         "qualification_requirements": "具有造价咨询资质。",
     }
-    tender = svc.tender_create(actor=staff.purchaser, data=data)
-    svc.tender_submit(actor=staff.purchaser, tender_id=tender.pk)
+    tender = market_tenders.tender_create(actor=staff.purchaser, data=data)
+    market_tenders.tender_submit(actor=staff.purchaser, tender_id=tender.pk)
     svc.tender_approve(actor=staff.operator, tender_id=tender.pk)
     return Tender.objects.get(pk=tender.pk)
 
@@ -287,10 +288,10 @@ def prepare_round(staff: Staff, bidders: list[Bidder], size: int) -> Round:
     from agencies import pki
     from bidding import crypto, protocol
     from bidding.models import Bid, BidStatus, OpeningKey
-    from bidding.services.opening import opening_submit_share
     from core import clock, storage
     from market.choices import TenderStatus
-    from market.clock import run_due_transitions
+    from procurement.services.opening import opening_submit_share
+    from procurement.services.timeline import run_due_steps
 
     started = time.perf_counter()
     tender = publish_tender(staff)
@@ -301,7 +302,7 @@ def prepare_round(staff: Staff, bidders: list[Bidder], size: int) -> Round:
     for i, bidder in enumerate(bidders):
         submit_bid(bidder, tender, public, size, i)
     clock.freeze(tender.bid_deadline)
-    run_due_transitions()
+    run_due_steps()
     tender.refresh_from_db()
     if tender.status != TenderStatus.OPENING:
         raise SystemExit(f"the tender is {tender.status}, not opening, after the deadline")
@@ -378,13 +379,15 @@ def crypto_as_opened(rnd: Round) -> None:
 
 
 def real_path(rnd: Round, profiler: cProfile.Profile | None = None) -> None:
-    """A: the share that meets the threshold, through bidding.services.opening.opening_submit_share."""
-    from bidding.services import opening
+    """A: the share that meets the threshold, through procurement.services.opening.opening_submit_share."""
+    from procurement.services import opening as workflow_opening
 
     if profiler is not None:
         profiler.enable()
     try:
-        answer = opening.opening_submit_share(actor=rnd.second_holder, tender_id=rnd.tender.pk, share=rnd.second_share)
+        answer = workflow_opening.opening_submit_share(
+            actor=rnd.second_holder, tender_id=rnd.tender.pk, share=rnd.second_share
+        )
     finally:
         if profiler is not None:
             profiler.disable()
@@ -580,7 +583,7 @@ def print_callees(stats: dict[Any, Any], parent: tuple[str, int, str] | None, to
 def report_profile(profiler: cProfile.Profile, n: int) -> None:
     ps = pstats.Stats(profiler)
     stats = ps.stats  # type: ignore[attr-defined]
-    top = _find(stats, "bidding/services/opening.py", "opening_submit_share")
+    top = _find(stats, "bidding/services/opening.py", "opening_submit_share_locked")
     total = stats[top][3] if top else ps.total_tt  # type: ignore[attr-defined]
     print(f"\ncProfile of A ({n} bids; the profiler slows Python code far more than the C crypto, so read shares,")
     print(f"not seconds): total {total:.3f} s")

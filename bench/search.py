@@ -350,7 +350,8 @@ def build(n: int, seed: int) -> dict[str, float]:
     """The tenders (bulk_create, no signals) and the search index (rebuild); seconds taken by each step."""
     from django.db import transaction
 
-    from market.models import Organisation, RuleProfile, Tender, User
+    from accounts.models import Organisation, User
+    from market.models import RuleProfile, Tender
     from market.search_documents import TENDER
     from search.backends.database import DatabaseBackend
 

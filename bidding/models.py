@@ -10,8 +10,9 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from accounts.models import Organisation
 from agencies.models import Certificate
-from market.models import Organisation, Tender
+from market.models import Tender
 
 
 class BidStatus(models.TextChoices):

@@ -21,6 +21,7 @@ urlpatterns = [
     path("api/", include("agencies.api.urls")),
     path("api/", include("bidding.api.urls")),
     path("api/", include("search.api.urls")),
+    path("api/", include("procurement.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]

@@ -9,8 +9,13 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.utils import timezone
+
+# The platform's time zone: working days are counted, and times are shown, on the calendar and the
+# clock of the place that runs the tenders. Times are stored and compared in UTC.
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
 _lock = threading.Lock()
 _frozen: datetime | None = None
@@ -44,3 +49,8 @@ def reset() -> None:
     global _frozen
     with _lock:
         _frozen = None
+
+
+def format_local(dt: datetime) -> str:
+    """A time as people at the trading centre read it (local calendar and clock)."""
+    return dt.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S")

@@ -1,25 +1,7 @@
 from django.contrib import admin
-from django.contrib.auth.admin import UserAdmin
 
 from core.admin import AuditedAdmin, ReadOnlyAdmin
-from market.models import Notice, Objection, Organisation, RuleProfile, Tender, TenderAttachment, User
-
-
-@admin.register(Organisation)
-class OrganisationAdmin(AuditedAdmin):
-    list_display = ("name", "kind", "uscc", "region")
-    list_filter = ("kind",)
-    search_fields = ("name", "uscc")
-
-
-@admin.register(User)
-class AgoraUserAdmin(AuditedAdmin, UserAdmin):
-    # The password hash never goes into the trail; that it changed shows as a "change" entry.
-    audit_exclude = ("password",)
-    list_display = ("username", "organisation", "role", "is_staff", "is_active")
-    list_filter = ("role", "is_staff", "is_active")
-    fieldsets = (*UserAdmin.fieldsets, ("Agora", {"fields": ("organisation", "role")}))
-    add_fieldsets = (*UserAdmin.add_fieldsets, ("Agora", {"fields": ("organisation", "role")}))
+from market.models import Notice, Objection, RuleProfile, Tender, TenderAttachment
 
 
 @admin.register(RuleProfile)

@@ -1,13 +1,6 @@
 from django.db import models
 
 
-class OrganisationKind(models.TextChoices):
-    PURCHASER = "purchaser", "采购人 Purchaser"
-    AGENCY = "agency", "中介机构 Agency"
-    SUPERVISORY_DEPARTMENT = "supervisory_department", "行政监督部门 Supervisory department"
-    TRADING_CENTRE = "trading_centre", "公共资源交易中心 Trading centre"
-
-
 class Method(models.TextChoices):
     OPEN_TENDER = "open_tender", "公开招标 Open tender"
     LOWEST_PRICE = "lowest_price", "竞价选取-最低价 Lowest price"
@@ -53,8 +46,6 @@ class TenderStatus(models.TextChoices):
 
 
 FINAL_STATUSES = frozenset({TenderStatus.FAILED, TenderStatus.CANCELLED, TenderStatus.COMPLETED})
-# States the public can see (everything that has been published at some point).
-PUBLIC_STATUSES = frozenset(set(TenderStatus) - {TenderStatus.DRAFT, TenderStatus.PENDING_REVIEW})
 SUSPENDABLE_STATUSES = (TenderStatus.PUBLISHED, TenderStatus.OPENING, TenderStatus.EVALUATING, TenderStatus.PUBLICITY)
 
 

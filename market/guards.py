@@ -26,7 +26,7 @@ def guard(explain: Explain) -> Callable[[Callable[[Any], bool]], Callable[[Any],
 
 
 def _earliest(t: Any) -> str:
-    return rules.format_local(rules.min_notice_end(t.profile, t.method, clock.now()))
+    return clock.format_local(rules.min_notice_end(t.profile, t.method, clock.now()))
 
 
 @guard(
@@ -86,20 +86,6 @@ def deadline_passed(tender: Any) -> bool:
 @guard(lambda t: ApplicationError("deadline_passed", "The bid deadline has passed.", "投标截止时间已过。"))
 def before_deadline(tender: Any) -> bool:
     return bool(clock.now() < tender.bid_deadline)
-
-
-@guard(
-    lambda t: ApplicationError(
-        "too_few_bids", f"Fewer than {t.min_bids} bids were received.", f"递交的投标文件少于 {t.min_bids} 份。"
-    )
-)
-def has_min_bids(tender: Any) -> bool:
-    return bool(tender.received_bid_count() >= tender.min_bids)
-
-
-@guard(lambda t: ApplicationError("enough_bids", "Enough bids were received to open.", "投标文件数量满足开标要求。"))
-def lacks_min_bids(tender: Any) -> bool:
-    return not has_min_bids(tender)
 
 
 @guard(

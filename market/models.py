@@ -1,4 +1,4 @@
-"""Organisations, users, jurisdiction rule profiles, tenders, attachments, notices, objections."""
+"""Jurisdiction rule profiles, tenders, attachments, notices, objections."""
 
 from __future__ import annotations
 
@@ -6,13 +6,12 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractUser
-from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django_fsm import RETURN_VALUE, FSMField, FSMModelMixin, transition
 
-from core.permissions import Role
+from accounts.models import Organisation
+from accounts.validators import validate_region_code
 from market import guards
 from market.choices import (
     SUSPENDABLE_STATUSES,
@@ -21,57 +20,8 @@ from market.choices import (
     NoticeKind,
     ObjectionKind,
     ObjectionStatus,
-    OrganisationKind,
     TenderStatus,
 )
-from market.validators import validate_region_code
-
-# The role a user may hold in each kind of organisation.
-ROLE_OF_KIND: dict[str, str] = {
-    OrganisationKind.PURCHASER: Role.PURCHASER,
-    OrganisationKind.AGENCY: Role.AGENCY,
-    OrganisationKind.SUPERVISORY_DEPARTMENT: Role.SUPERVISOR,
-    OrganisationKind.TRADING_CENTRE: Role.OPERATOR,
-}
-
-
-class Organisation(models.Model):
-    kind = models.CharField(max_length=32, choices=OrganisationKind.choices)
-    name = models.CharField(max_length=200, unique=True)
-    uscc = models.CharField("统一社会信用代码 USCC", max_length=18, unique=True)
-    region = models.CharField(max_length=6, validators=[validate_region_code])
-    contact_name = models.CharField(max_length=60, blank=True)
-    contact_phone = models.CharField(max_length=30, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ("name",)
-
-    def __str__(self) -> str:
-        return self.name
-
-
-class User(AbstractUser):
-    """A person who logs in. Belongs to exactly one organisation and holds the role of its kind.
-
-    Operators of the Django admin are trading-centre users with ``is_staff``.
-    """
-
-    organisation = models.ForeignKey(
-        Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="users"
-    )
-    role = models.CharField(max_length=16, choices=Role.choices, blank=True)
-
-    def clean(self) -> None:
-        super().clean()
-        if self.organisation_id is None:
-            if self.role:
-                raise ValidationError({"role": "A user with a role belongs to an organisation."})
-            return
-        kind = Organisation.objects.values_list("kind", flat=True).get(pk=self.organisation_id)
-        expected = ROLE_OF_KIND[kind]
-        if self.role != expected:
-            raise ValidationError({"role": f"Users of a {kind} organisation have role {expected}."})
 
 
 class RuleProfile(models.Model):
@@ -179,10 +129,6 @@ class Tender(FSMModelMixin, models.Model):
         return f"{self.reference} {self.title}"
 
     # --- facts the guards ask -------------------------------------------------------------------
-    def received_bid_count(self) -> int:
-        """Bids standing at the deadline (not withdrawn, not superseded)."""
-        return int(self.bids.filter(status="submitted").count())  # type: ignore[attr-defined]
-
     def has_pending_objection(self) -> bool:
         return bool(self.objections.filter(status=ObjectionStatus.PENDING).exists())
 
@@ -214,7 +160,7 @@ class Tender(FSMModelMixin, models.Model):
         field=status,
         source=TenderStatus.PUBLISHED,
         target=TenderStatus.OPENING,
-        conditions=[guards.deadline_passed, guards.has_min_bids],
+        conditions=[guards.deadline_passed],
     )
     def start_opening(self) -> None:
         pass
@@ -223,7 +169,7 @@ class Tender(FSMModelMixin, models.Model):
         field=status,
         source=TenderStatus.PUBLISHED,
         target=TenderStatus.FAILED,
-        conditions=[guards.deadline_passed, guards.lacks_min_bids],
+        conditions=[guards.deadline_passed],
     )
     def fail_too_few_bids(self) -> None:
         pass

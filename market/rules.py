@@ -11,20 +11,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
+from core.clock import LOCAL_TZ
 from market.choices import LOTTERY_METHODS, SUPERMARKET_METHODS
 
 if TYPE_CHECKING:
     from market.models import RuleProfile
-
-# Working days are counted on the calendar of the place that runs the tender.
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
-
-
-def format_local(dt: datetime) -> str:
-    """A time as people at the trading centre read it (local calendar and clock)."""
-    return dt.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def add_working_days(start: datetime, days: int) -> datetime:

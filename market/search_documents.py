@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from market.models import Notice, Organisation, Tender
+from accounts.models import Organisation
+from market.access import PUBLIC_TENDERS
+from market.models import Notice, Tender
 from search.backends.base import Document
 from search.documents import DATE, KEYWORD, NUMBER, TEXT, DocumentType, Field, iso, register
 
@@ -47,9 +49,9 @@ TENDER = register(
             "budget_asc": ("budget",),
         },
         default_sort="newest",
-        # Published at some point (every public status; a draft cancelled before review never was). The
-        # publication time alone says so, which lets the listing walk its (published_at, id) index.
-        queryset=lambda: Tender.objects.filter(published_at__isnull=False).select_related("purchaser"),
+        # The public's tenders (market.access: published at some point). The publication time alone
+        # says so, which lets the listing walk its (published_at, id) index.
+        queryset=lambda: Tender.objects.filter(PUBLIC_TENDERS).select_related("purchaser"),
         document=tender_document,
         # A purchaser's new name shows in its tenders.
         triggers=((Organisation, lambda org: Tender.objects.filter(purchaser=org).values_list("pk", flat=True)),),

@@ -1,25 +1,15 @@
-"""Selectors read: what each user may see. The public sees everything that has been published;
-purchasers also see their own drafts; operators and supervisors see everything."""
+"""Selectors read: what each user may see, by the one visibility rule of ``market.access``."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from core.errors import NotFound
-from core.permissions import Action, Role, can, role_of
-from market.choices import PUBLIC_STATUSES
+from core.permissions import Role, role_of
+from market.access import purchaser_owns, tender_visible_q
 from market.models import Notice, Objection, Tender
-
-
-def tender_visible_q(user: Any) -> Q:
-    if can(user, Action.TENDER_VIEW_UNPUBLISHED):
-        return Q()
-    public = Q(status__in=PUBLIC_STATUSES)
-    if role_of(user) == Role.PURCHASER:
-        return public | Q(purchaser_id=user.organisation_id)
-    return public
 
 
 def tender_list(*, user: Any) -> QuerySet[Tender]:
@@ -43,9 +33,7 @@ def objection_list(*, user: Any, tender: Tender) -> QuerySet[Objection]:
     """The tender's purchaser, operators and supervisors see every objection; an agency its own."""
     qs = tender.objections.select_related("organisation")
     role = role_of(user)
-    if role in (Role.OPERATOR, Role.SUPERVISOR) or (
-        role == Role.PURCHASER and user.organisation_id == tender.purchaser_id
-    ):
+    if role in (Role.OPERATOR, Role.SUPERVISOR) or purchaser_owns(user, tender):
         return qs
     if role == Role.AGENCY:
         return qs.filter(organisation_id=user.organisation_id)

@@ -12,18 +12,22 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
+from accounts.models import ROLE_OF_KIND, Organisation, User
 from agencies import pki
 from agencies.services import admission, certificates, registration
 from agencies.uscc import uscc_check_char
 from bidding import crypto, protocol
 from bidding.models import Bid, OpeningKey
-from bidding.services import evaluation, opening, submission
+from bidding.services import opening, submission
 from core import clock
 from core.permissions import Role
 from market.choices import Category, Method, TenderStatus
-from market.clock import run_due_transitions
-from market.models import ROLE_OF_KIND, Organisation, Tender, User
-from market.services import tenders as svc
+from market.models import Tender
+from market.services import tenders as market_tenders
+from procurement.services import evaluation as workflow_evaluation
+from procurement.services import opening as workflow_opening
+from procurement.services import tenders as svc
+from procurement.services.timeline import run_due_steps
 
 _seq = itertools.count(1)
 
@@ -192,7 +196,7 @@ class World:
 
     def draft(self, **overrides: Any) -> Tender:
         profile = overrides.pop("profile", None)
-        return svc.tender_create(actor=self.purchaser, data=tender_data(**overrides), profile_name=profile)
+        return market_tenders.tender_create(actor=self.purchaser, data=tender_data(**overrides), profile_name=profile)
 
     def bid(self, tender: Tender, agency: Organisation) -> Bid:
         """A bare bid row (no sealed file): for tests that need a bid id after the deadline."""
@@ -221,13 +225,15 @@ class World:
                 holder_private_key=HOLDER_KEYS[share.holder.username],
                 associated=mine["context"],
             )
-            opening.opening_submit_share(actor=share.holder, tender_id=tender.pk, share=base64.b64encode(raw).decode())
+            workflow_opening.opening_submit_share(
+                actor=share.holder, tender_id=tender.pk, share=base64.b64encode(raw).decode()
+            )
 
     def committee_scores(self, tender: Tender, scores: dict[int, Any], members: int | None = None) -> None:
         """The committee's sheets for an open tender, recorded by the operator: every member gives
         ``scores`` (bid id → score), so the totals equal them."""
         for n in range(members or tender.profile.committee_min_members):
-            evaluation.committee_score_record(
+            workflow_evaluation.committee_score_record(
                 actor=self.operator,
                 tender_id=tender.pk,
                 member_code=f"ZJ{n + 1:03d}",
@@ -242,7 +248,7 @@ class World:
             return t
         if state == TenderStatus.CANCELLED:
             return svc.tender_cancel(actor=self.purchaser, tender_id=t.pk, reason="项目取消")
-        svc.tender_submit(actor=self.purchaser, tender_id=t.pk)
+        market_tenders.tender_submit(actor=self.purchaser, tender_id=t.pk)
         if state == TenderStatus.PENDING_REVIEW:
             return _fresh(t)
         svc.tender_approve(actor=self.operator, tender_id=t.pk)
@@ -252,24 +258,24 @@ class World:
             return svc.tender_suspend(actor=self.supervisor, tender_id=t.pk, reason="收到投诉")
         if state == TenderStatus.FAILED:
             _go_to(t.bid_deadline)
-            run_due_transitions()
+            run_due_steps()
             return _fresh(t)
         bids = [self.sealed_bid(t, a) for a in self.agencies]
         _go_to(t.bid_deadline)
-        run_due_transitions()
+        run_due_steps()
         if state == TenderStatus.OPENING:
             return _fresh(t)
         self.open_bids(t)
         _go_to(_fresh(t).opening_ends_at)
-        run_due_transitions()
+        run_due_steps()
         if state == TenderStatus.EVALUATING:
             return _fresh(t)
         self.committee_scores(t, {b.pk: 90 - 5 * i for i, b in enumerate(bids)})
-        evaluation.evaluation_conclude(actor=self.operator, tender_id=t.pk)
+        workflow_evaluation.evaluation_conclude(actor=self.operator, tender_id=t.pk)
         if state == TenderStatus.PUBLICITY:
             return _fresh(t)
         _go_to(_fresh(t).publicity_ends_at)
-        run_due_transitions()
+        run_due_steps()
         if state == TenderStatus.AWARDED:
             return _fresh(t)
         svc.tender_record_contract(actor=self.purchaser, tender_id=t.pk, contract_reference="HT-2026-001")

@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 from agencies import selectors
 from agencies.api import serializers as s
 from agencies.ca import platform_ca_certificate_pem
+from agencies.choices import DECIDED_LIST_STATUSES
 from agencies.models import Agency, Certificate, CreditEvent, CreditEventKind, ServiceEvaluation
 from agencies.services import admission, certificates, credit, lists, registration
 from core.errors import ApplicationError
@@ -226,9 +227,7 @@ class MyCredit(APIView):
     def get(self, request: Request) -> Response:
         agency = selectors.agency_own(user=request.user)
         events = selectors.credit_events(user=request.user)
-        return Response(
-            s.credit_summary(agency, events, agency.list_entries.exclude(status__in=["proposed", "dismissed"]))
-        )
+        return Response(s.credit_summary(agency, events, agency.list_entries.filter(status__in=DECIDED_LIST_STATUSES)))
 
 
 class KeyHolderKeys(APIView):

@@ -12,6 +12,7 @@ from typing import Any
 from django.db import transaction
 from django_fsm import TransitionNotAllowed
 
+from accounts.models import User
 from agencies.choices import AdmissionStatus, RestrictedAction, RevocationReason
 from agencies.eligibility import agency_may
 from agencies.locks import lock_agency
@@ -21,7 +22,6 @@ from agencies.services.registration import record_decision
 from core import clock
 from core.errors import ApplicationError, require_reason
 from core.permissions import Action, require
-from market.models import User
 
 STATE_WORDS = {
     "admit": ("Only an application can be admitted.", "只有待审核的申请可以通过。"),

@@ -12,6 +12,7 @@ from cryptography import x509
 from django.conf import settings
 from django.db import transaction
 
+from accounts.models import User
 from agencies import pki
 from agencies.ca import platform_ca
 from agencies.choices import AdmissionStatus, CertificatePurpose, RevocationReason
@@ -21,7 +22,6 @@ from core import clock
 from core.audit import audit_record
 from core.errors import ApplicationError, NotFound, require_reason
 from core.permissions import Action, Role, can, organisation_id_of, require
-from market.models import User
 
 MAX_CSR_BYTES = 16 * 1024
 

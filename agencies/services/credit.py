@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db import transaction
 
+from accounts.models import User
 from agencies.choices import EVALUATION_DIMENSIONS, CreditList, EvaluationStatus
 from agencies.credit import evaluation_average_kind
 from agencies.locks import lock_agency
@@ -19,10 +20,10 @@ from agencies.services.lists import list_entry_propose_locked
 from core import clock
 from core.audit import audit_record
 from core.errors import ApplicationError, NotFound, require_reason
-from core.permissions import Action, organisation_id_of, require
+from core.permissions import Action, require
+from market.access import require_own_tender
 from market.choices import TenderStatus
 from market.locks import lock_tender
-from market.models import User
 
 
 def event_snapshot(event: CreditEvent) -> dict[str, Any]:
@@ -148,8 +149,7 @@ def evaluation_submit(*, actor: User, tender_id: int, scores: dict[str, int], co
         raise ApplicationError("invalid", "Rate every dimension from 1 to 5.", "每一项须评 1 至 5 分。", fields=bad)
     with transaction.atomic():
         tender = lock_tender(tender_id)
-        if tender.purchaser_id != organisation_id_of(actor):
-            raise NotFound("No such tender.", "招标项目不存在。")
+        require_own_tender(actor, tender)
         if tender.status != TenderStatus.COMPLETED:
             raise ApplicationError(
                 "not_completed",

@@ -11,6 +11,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 
+from accounts.models import User
 from agencies.choices import CreditList, Incentive, ListEntryStatus, RestrictedAction
 from agencies.credit import policy, red_rule, with_credit
 from agencies.locks import lock_agency, lock_list_entry
@@ -19,7 +20,6 @@ from core import clock
 from core.audit import audit_record
 from core.errors import ApplicationError, require_reason
 from core.permissions import Action, require
-from market.models import User
 
 log = logging.getLogger(__name__)
 

@@ -12,6 +12,9 @@ from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 
+from accounts.choices import OrganisationKind
+from accounts.models import Organisation, User
+from accounts.validators import validate_region_code
 from agencies.choices import AdmissionStatus, RestrictedAction
 from agencies.eligibility import agency_may
 from agencies.locks import lock_agency
@@ -21,9 +24,7 @@ from core import clock, storage
 from core.audit import audit_record
 from core.errors import ApplicationError, NotFound
 from core.permissions import Action, Role, organisation_id_of, require
-from market.choices import Category, OrganisationKind
-from market.models import Organisation, User
-from market.validators import validate_region_code
+from market.choices import Category
 
 QUALIFICATION_PREFIX = "qualifications"
 PROFILE_FIELDS = ("legal_representative", "contact_email", "address", "introduction", "service_categories")

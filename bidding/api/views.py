@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from bidding.models import Bid, OpeningRecord
-from bidding.services import evaluation, opening, submission
+from bidding.services import evaluation, submission
 from core.errors import NotFound
 from core.inputs import valid_input
 from core.permissions import Action, HasAction, can, organisation_id_of
@@ -88,27 +88,6 @@ class BidWithdraw(APIView):
         return Response(BidOutput(submission.bid_withdraw(actor=request.user, bid_id=pk)).data)
 
 
-class ShareInput(serializers.Serializer):
-    share = serializers.CharField(help_text="Your decrypted share, base64.")
-
-
-class OpeningShare(APIView):
-    """GET: the caller's wrapped share of the tender's opening key (a key holder decrypts it on its
-    own machine). POST: submit the decrypted share during the opening; the share that meets the
-    threshold opens the bids and publishes the opening record."""
-
-    permission_classes = [HasAction.for_(Action.OPENING_SUBMIT_SHARE)]
-
-    @extend_schema(responses=OpenApiTypes.OBJECT)
-    def get(self, request: Request, pk: int) -> Response:
-        return Response(opening.opening_share_get(actor=request.user, tender_id=pk))
-
-    @extend_schema(request=ShareInput, responses=OpenApiTypes.OBJECT)
-    def post(self, request: Request, pk: int) -> Response:
-        data = valid_input(ShareInput, request.data)
-        return Response(opening.opening_submit_share(actor=request.user, tender_id=pk, share=data["share"]))
-
-
 class OpeningRecordView(APIView):
     """The published opening record with its signature (public once the bids are opened)."""
 
@@ -135,75 +114,3 @@ class EvaluationView(APIView):
     def get(self, request: Request, pk: int) -> Response:
         tender = tender_get(user=request.user, tender_id=pk)
         return Response(evaluation.evaluation_view(tender=tender, staff=can(request.user, Action.AUDIT_READ)))
-
-
-class ScoreSheetInput(serializers.Serializer):
-    member_code = serializers.CharField(max_length=40, help_text="The expert's number in the expert pool.")
-    member_name = serializers.CharField(max_length=60)
-    scores = serializers.DictField(child=serializers.CharField(), help_text="Bid id → score (0–100).")
-    breakdown = serializers.DictField(
-        child=serializers.DictField(), required=False, default=dict, help_text="Bid id → points by criterion."
-    )
-
-
-class EvaluationScores(APIView):
-    """POST (trading centre): record one committee member's score sheet for the current round."""
-
-    permission_classes = [HasAction.for_(Action.TENDER_RECORD_RESULT)]
-
-    @extend_schema(request=ScoreSheetInput, responses=OpenApiTypes.OBJECT)
-    def post(self, request: Request, pk: int) -> Response:
-        data = valid_input(ScoreSheetInput, request.data)
-        sheet = evaluation.committee_score_record(actor=request.user, tender_id=pk, **data)
-        return Response(
-            {
-                "round": sheet[0].round,
-                "member_code": sheet[0].member_code,
-                "scores": {str(s.bid_id): str(s.score) for s in sheet},
-            },
-            status=201,
-        )
-
-
-class BidReasonInput(serializers.Serializer):
-    """One bid of the tender and the written reason (setting it aside, or picking it)."""
-
-    bid = serializers.IntegerField()
-    reason = serializers.CharField()
-
-
-class EvaluationDisqualify(APIView):
-    """POST (trading centre): the committee sets a bid aside (否决投标) with the reason."""
-
-    permission_classes = [HasAction.for_(Action.TENDER_RECORD_RESULT)]
-
-    @extend_schema(request=BidReasonInput, responses=OpenApiTypes.OBJECT)
-    def post(self, request: Request, pk: int) -> Response:
-        data = valid_input(BidReasonInput, request.data)
-        bid = evaluation.evaluation_disqualify(
-            actor=request.user, tender_id=pk, bid_id=data["bid"], reason=data["reason"]
-        )
-        return Response({"bid": bid.pk, "status": bid.status, "reason": bid.result_reason})
-
-
-class EvaluationConclude(APIView):
-    """POST (trading centre): conclude the round by the tender's method and publicise the candidates."""
-
-    permission_classes = [HasAction.for_(Action.TENDER_RECORD_RESULT)]
-
-    @extend_schema(request=None, responses=OpenApiTypes.OBJECT)
-    def post(self, request: Request, pk: int) -> Response:
-        tender = evaluation.evaluation_conclude(actor=request.user, tender_id=pk)
-        return Response(evaluation.evaluation_view(tender=tender, staff=True))
-
-
-class DirectPick(APIView):
-    """POST (the purchaser): pick the agency of a direct selection, with the written reason."""
-
-    permission_classes = [HasAction.for_(Action.TENDER_DIRECT_PICK)]
-
-    @extend_schema(request=BidReasonInput, responses=OpenApiTypes.OBJECT)
-    def post(self, request: Request, pk: int) -> Response:
-        data = valid_input(BidReasonInput, request.data)
-        tender = evaluation.direct_pick(actor=request.user, tender_id=pk, bid_id=data["bid"], reason=data["reason"])
-        return Response(evaluation.evaluation_view(tender=tender, staff=False))

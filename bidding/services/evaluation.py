@@ -21,8 +21,7 @@ import os
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db import transaction
-
+from accounts.models import User
 from agencies.ca import platform_ca
 from agencies.choices import RestrictedAction
 from agencies.eligibility import agencies_may
@@ -31,14 +30,13 @@ from bidding.models import Bid, BidStatus, CommitteeScore, EvaluationRecord, Lot
 from core import clock
 from core.audit import audit_record
 from core.canonical import to_jsonable
+from core.clock import format_local as _fmt
 from core.errors import ApplicationError, NotFound, require_reason
-from core.permissions import Action, require
+from market.access import require_own_tender
 from market.choices import Method, NoticeKind, TenderStatus
-from market.locks import lock_tender
-from market.models import Tender, User
-from market.rules import format_local as _fmt
+from market.models import Tender
 from market.services.notices import notice_publish
-from market.services.transitions import tender_catch_up, tender_move
+from market.services.transitions import tender_move
 
 # At most three candidates are publicised, in order (招标投标法实施条例 §53–54).
 CANDIDATES = 3
@@ -400,14 +398,11 @@ def award_bids_locked(tender: Tender) -> None:
 # --- the actors' steps ----------------------------------------------------------------------------------------
 
 
-def _evaluating(tender_id: int) -> Tender:
-    tender = lock_tender(tender_id)
-    tender_catch_up(tender)
+def _require_evaluating(tender: Tender) -> None:
     if tender.status != TenderStatus.EVALUATING:
         raise ApplicationError(
             "not_evaluating", "The tender is not under evaluation.", "项目不在评审阶段。", status=409
         )
-    return tender
 
 
 def _decimal(value: Any, field: str) -> Decimal:
@@ -425,10 +420,10 @@ def _decimal(value: Any, field: str) -> Decimal:
     return number
 
 
-def committee_score_record(
+def committee_score_record_locked(
+    tender: Tender,
     *,
     actor: User,
-    tender_id: int,
     member_code: str,
     member_name: str,
     scores: dict[Any, Any],
@@ -436,125 +431,116 @@ def committee_score_record(
 ) -> list[CommitteeScore]:
     """The trading centre records one committee member's score sheet for this round: a score from
     0 to 100 for every valid bid, and only those. A sheet is recorded once; nothing is overwritten."""
-    require(actor, Action.TENDER_RECORD_RESULT)
     member_code = require_reason(member_code, "A member's number", "评委编号")
     member_name = require_reason(member_name, "A member's name", "评委姓名")
     breakdown = breakdown or {}
-    with transaction.atomic():
-        tender = _evaluating(tender_id)
-        if tender.method != Method.OPEN_TENDER:
-            raise ApplicationError(
-                "no_committee",
-                "Only an open tender is scored by a committee.",
-                "只有公开招标由评标委员会评分。",
-                status=409,
-            )
-        round_ = _round(tender)
-        if CommitteeScore.objects.filter(tender=tender, round=round_, member_code=member_code).exists():
-            raise ApplicationError(
-                "sheet_already_recorded",
-                f"Member {member_code}'s sheet for round {round_} is already recorded.",
-                f"评委 {member_code} 第 {round_} 轮评分已录入。",
-                status=409,
-            )
-        valid = {b.pk: b for b in Bid.objects.filter(tender=tender, status__in=VALID)}
-        try:
-            given = {int(k): _decimal(v, str(k)) for k, v in scores.items()}
-        except ValueError:
-            raise ApplicationError("invalid", "Scores are keyed by bid id.", "评分须按投标编号填写。") from None
-        if set(given) != set(valid):
-            raise ApplicationError(
-                "scores_incomplete",
-                "A sheet scores every valid bid, and only those.",
-                "评分表须对每一份有效投标评分（且仅限有效投标）。",
-                fields={"scores": [f"valid bids: {sorted(valid)}"]},
-            )
-        now = clock.now()
-        sheet = [
-            CommitteeScore.objects.create(
-                tender=tender,
-                round=round_,
-                member_code=member_code,
-                member_name=member_name,
-                bid=valid[bid_id],
-                score=score,
-                breakdown=to_jsonable(breakdown.get(str(bid_id), breakdown.get(bid_id, {}))),
-                recorded_by=actor,
-                recorded_at=now,
-            )
-            for bid_id, score in sorted(given.items())
-        ]
-        audit_record(
-            actor=actor,
-            action="evaluation.score_sheet",
-            obj=tender,
-            after={
-                "tender": tender.reference,
-                "round": round_,
-                "member": member_code,
-                "scores": {str(k): str(v) for k, v in sorted(given.items())},
-            },
+    _require_evaluating(tender)
+    if tender.method != Method.OPEN_TENDER:
+        raise ApplicationError(
+            "no_committee",
+            "Only an open tender is scored by a committee.",
+            "只有公开招标由评标委员会评分。",
+            status=409,
         )
+    round_ = _round(tender)
+    if CommitteeScore.objects.filter(tender=tender, round=round_, member_code=member_code).exists():
+        raise ApplicationError(
+            "sheet_already_recorded",
+            f"Member {member_code}'s sheet for round {round_} is already recorded.",
+            f"评委 {member_code} 第 {round_} 轮评分已录入。",
+            status=409,
+        )
+    valid = {b.pk: b for b in Bid.objects.filter(tender=tender, status__in=VALID)}
+    try:
+        given = {int(k): _decimal(v, str(k)) for k, v in scores.items()}
+    except ValueError:
+        raise ApplicationError("invalid", "Scores are keyed by bid id.", "评分须按投标编号填写。") from None
+    if set(given) != set(valid):
+        raise ApplicationError(
+            "scores_incomplete",
+            "A sheet scores every valid bid, and only those.",
+            "评分表须对每一份有效投标评分（且仅限有效投标）。",
+            fields={"scores": [f"valid bids: {sorted(valid)}"]},
+        )
+    now = clock.now()
+    sheet = [
+        CommitteeScore.objects.create(
+            tender=tender,
+            round=round_,
+            member_code=member_code,
+            member_name=member_name,
+            bid=valid[bid_id],
+            score=score,
+            breakdown=to_jsonable(breakdown.get(str(bid_id), breakdown.get(bid_id, {}))),
+            recorded_by=actor,
+            recorded_at=now,
+        )
+        for bid_id, score in sorted(given.items())
+    ]
+    audit_record(
+        actor=actor,
+        action="evaluation.score_sheet",
+        obj=tender,
+        after={
+            "tender": tender.reference,
+            "round": round_,
+            "member": member_code,
+            "scores": {str(k): str(v) for k, v in sorted(given.items())},
+        },
+    )
     return sheet
 
 
-def evaluation_disqualify(*, actor: User, tender_id: int, bid_id: int, reason: str) -> Bid:
+def evaluation_disqualify_locked(tender: Tender, *, actor: User, bid_id: int, reason: str) -> Bid:
     """The committee sets a bid aside during evaluation (否决投标), with the reason; the trading
     centre records it. Scores already recorded in this round for other bids must then be redone:
     a sheet covers exactly the valid bids."""
-    require(actor, Action.TENDER_RECORD_RESULT)
     reason = require_reason(reason, "Setting a bid aside", "否决投标")
-    with transaction.atomic():
-        tender = _evaluating(tender_id)
-        bid = Bid.objects.select_for_update().filter(tender=tender, pk=bid_id, status__in=VALID).first()
-        if bid is None:
-            raise NotFound("No valid bid with this id on this tender.", "本项目没有该有效投标。")
-        if CommitteeScore.objects.filter(tender=tender, round=_round(tender)).exists():
-            raise ApplicationError(
-                "sheets_recorded",
-                "Score sheets are already recorded for this round; set bids aside before scoring.",
-                "本轮已录入评分，否决投标须在评分前进行。",
-                status=409,
-            )
-        before = {"status": bid.status}
-        bid.status, bid.result_reason = BidStatus.REJECTED, f"评审否决：{reason}"
-        bid.save(update_fields=["status", "result_reason"])
-        audit_record(
-            actor=actor,
-            action="evaluation.disqualify",
-            obj=bid,
-            before=before,
-            after={"tender": tender.reference, "status": bid.status, "reason": reason},
+    _require_evaluating(tender)
+    bid = Bid.objects.select_for_update().filter(tender=tender, pk=bid_id, status__in=VALID).first()
+    if bid is None:
+        raise NotFound("No valid bid with this id on this tender.", "本项目没有该有效投标。")
+    if CommitteeScore.objects.filter(tender=tender, round=_round(tender)).exists():
+        raise ApplicationError(
+            "sheets_recorded",
+            "Score sheets are already recorded for this round; set bids aside before scoring.",
+            "本轮已录入评分，否决投标须在评分前进行。",
+            status=409,
         )
+    before = {"status": bid.status}
+    bid.status, bid.result_reason = BidStatus.REJECTED, f"评审否决：{reason}"
+    bid.save(update_fields=["status", "result_reason"])
+    audit_record(
+        actor=actor,
+        action="evaluation.disqualify",
+        obj=bid,
+        before=before,
+        after={"tender": tender.reference, "status": bid.status, "reason": reason},
+    )
     return bid
 
 
-def evaluation_conclude(*, actor: User, tender_id: int) -> Tender:
+def evaluation_conclude_locked(tender: Tender, *, actor: User) -> Tender:
     """The trading centre concludes a round: the committee's sheets for an open tender, or a new
     run of a price or lottery method after an objection was upheld."""
-    require(actor, Action.TENDER_RECORD_RESULT)
-    with transaction.atomic():
-        tender = _evaluating(tender_id)
-        _conclude_locked(tender, actor=actor)
+    _require_evaluating(tender)
+    _conclude_locked(tender, actor=actor)
     return tender
 
 
-def direct_pick(*, actor: User, tender_id: int, bid_id: int, reason: str) -> Tender:
+def direct_pick_locked(tender: Tender, *, actor: User, bid_id: int, reason: str) -> Tender:
     """直接选取: the purchaser picks one valid bid of its direct-selection tender, with a reason."""
-    require(actor, Action.TENDER_DIRECT_PICK)
     reason = require_reason(reason, "A direct selection", "直接选取")
-    with transaction.atomic():
-        tender = _evaluating(tender_id)
-        if actor.organisation_id != tender.purchaser_id:
-            raise NotFound("No such tender.", "招标项目不存在。")
-        if tender.method != Method.DIRECT:
-            raise ApplicationError(
-                "not_direct",
-                "Only a direct selection is picked by the purchaser.",
-                "只有直接选取项目由采购人选定。",
-                status=409,
-            )
-        _conclude_locked(tender, actor=actor, pick=(bid_id, reason))
+    _require_evaluating(tender)
+    require_own_tender(actor, tender)
+    if tender.method != Method.DIRECT:
+        raise ApplicationError(
+            "not_direct",
+            "Only a direct selection is picked by the purchaser.",
+            "只有直接选取项目由采购人选定。",
+            status=409,
+        )
+    _conclude_locked(tender, actor=actor, pick=(bid_id, reason))
     return tender
 
 

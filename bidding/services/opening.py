@@ -18,8 +18,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from cryptography import x509
-from django.db import connection, transaction
+from django.db import connection
 
+from accounts.models import User
 from agencies import pki
 from agencies.ca import platform_ca
 from agencies.choices import RestrictedAction
@@ -35,10 +36,8 @@ from core.canonical import to_jsonable
 from core.errors import ApplicationError, NotFound
 from core.permissions import Action, require
 from market.choices import NoticeKind, TenderStatus
-from market.locks import lock_tender
-from market.models import Tender, User
+from market.models import Tender
 from market.services.notices import notice_publish
-from market.services.transitions import tender_catch_up
 
 
 def _holder_share(tender: Tender, actor: User, *, lock: bool = False) -> KeyShare:
@@ -75,48 +74,47 @@ def opening_share_get(*, actor: User, tender_id: int) -> dict[str, Any]:
     }
 
 
-def opening_submit_share(*, actor: User, tender_id: int, share: str) -> dict[str, Any]:
-    """A key holder submits its decrypted share during the opening. The share that meets the
-    threshold opens every bid in the same transaction."""
-    require(actor, Action.OPENING_SUBMIT_SHARE)
+def share_decode(share: str) -> bytes:
+    """A submitted share as bytes; 400 when it is not base64."""
     try:
-        raw = base64.b64decode(share, validate=True)
+        return base64.b64decode(share, validate=True)
     except ValueError:
         raise ApplicationError("invalid", "The share is not base64.", "分片格式错误（须为 base64）。") from None
-    with transaction.atomic():
-        tender = lock_tender(tender_id)
-        tender_catch_up(tender)
-        if tender.status != TenderStatus.OPENING:
-            raise ApplicationError(
-                "not_opening",
-                "Shares are accepted only during the opening, after the bid deadline.",
-                "仅在开标解密期间（投标截止后）接受密钥分片。",
-                status=409,
-            )
-        key_share = _holder_share(tender, actor, lock=True)
-        opening_key = key_share.opening_key
-        if OpeningRecord.objects.filter(tender=tender).exists():
-            raise ApplicationError("already_opened", "The bids are already opened.", "本项目已完成开标。", status=409)
-        if key_share.submitted_at is not None:
-            raise ApplicationError(
-                "share_already_submitted", "Your share is already in.", "您的分片已提交。", status=409
-            )
-        try:
-            crypto.share_check(raw, index=key_share.index, public=bytes.fromhex(opening_key.public_key))
-        except crypto.CryptoError as exc:
-            raise ApplicationError(exc.code, exc.detail, exc.detail_zh) from None
-        key_share.submitted_share, key_share.submitted_at = raw, clock.now()
-        key_share.save(update_fields=["submitted_share", "submitted_at"])
-        audit_record(
-            actor=actor,
-            action="opening.share_submit",
-            obj=key_share,
-            after={"tender": tender.reference, "index": key_share.index, "role": key_share.role},
+
+
+def opening_submit_share_locked(tender: Tender, *, actor: User, raw: bytes) -> dict[str, Any]:
+    """A key holder's decrypted share, submitted during the opening, on a tender the caller has
+    locked and caught up (``procurement.services.opening.opening_submit_share``). The share that
+    meets the threshold opens every bid in the same transaction."""
+    if tender.status != TenderStatus.OPENING:
+        raise ApplicationError(
+            "not_opening",
+            "Shares are accepted only during the opening, after the bid deadline.",
+            "仅在开标解密期间（投标截止后）接受密钥分片。",
+            status=409,
         )
-        submitted = list(opening_key.shares.filter(submitted_at__isnull=False).order_by("index"))
-        record = None
-        if len(submitted) >= opening_key.threshold:
-            record = _open_bids(tender, opening_key, submitted, actor)
+    key_share = _holder_share(tender, actor, lock=True)
+    opening_key = key_share.opening_key
+    if OpeningRecord.objects.filter(tender=tender).exists():
+        raise ApplicationError("already_opened", "The bids are already opened.", "本项目已完成开标。", status=409)
+    if key_share.submitted_at is not None:
+        raise ApplicationError("share_already_submitted", "Your share is already in.", "您的分片已提交。", status=409)
+    try:
+        crypto.share_check(raw, index=key_share.index, public=bytes.fromhex(opening_key.public_key))
+    except crypto.CryptoError as exc:
+        raise ApplicationError(exc.code, exc.detail, exc.detail_zh) from None
+    key_share.submitted_share, key_share.submitted_at = raw, clock.now()
+    key_share.save(update_fields=["submitted_share", "submitted_at"])
+    audit_record(
+        actor=actor,
+        action="opening.share_submit",
+        obj=key_share,
+        after={"tender": tender.reference, "index": key_share.index, "role": key_share.role},
+    )
+    submitted = list(opening_key.shares.filter(submitted_at__isnull=False).order_by("index"))
+    record = None
+    if len(submitted) >= opening_key.threshold:
+        record = _open_bids(tender, opening_key, submitted, actor)
     return {
         "tender": tender.reference,
         "shares_submitted": len(submitted),

@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import QuerySet
 
+from accounts.models import User
 from agencies import pki
 from agencies.choices import CertificatePurpose
 from agencies.models import Certificate
@@ -18,7 +19,7 @@ from core import clock
 from core.audit import audit_record
 from core.errors import ApplicationError
 from core.permissions import Role, organisation_id_of
-from market.models import Tender, User
+from market.models import Tender
 
 ROLE_NAMES = {
     KeyHolderRole.PURCHASER: ("the purchaser", "采购人"),

@@ -16,6 +16,7 @@ from typing import IO, Any
 from django.conf import settings
 from django.db import transaction
 
+from accounts.models import User
 from agencies.ca import platform_ca
 from agencies.choices import CertificatePurpose, RestrictedAction
 from agencies.eligibility import agency_is_qualified, agency_may
@@ -26,11 +27,11 @@ from bidding import crypto, protocol
 from bidding.models import Bid, BidStatus
 from core import clock, storage
 from core.audit import audit_record
+from core.clock import format_local
 from core.errors import ApplicationError, NotFound
 from core.permissions import Action, organisation_id_of, require
-from market.choices import TenderStatus
-from market.models import Tender, User
-from market.rules import format_local
+from market.access import PUBLIC_TENDERS, tender_accepts_bids
+from market.models import Tender
 
 PREFIX = "bids"
 
@@ -42,7 +43,7 @@ def _refuse(code: str, en: str, zh: str, status: int = 400) -> ApplicationError:
 def _deadline_check(tender: Tender) -> None:
     """Server time decides, not the stored state: a bid one millisecond late is refused even if the
     clock has not yet moved the tender on."""
-    if tender.status != TenderStatus.PUBLISHED or clock.now() >= tender.bid_deadline:
+    if not tender_accepts_bids(tender, clock.now()):
         raise _refuse(
             "deadline_passed",
             f"Bids for this tender closed at {format_local(tender.bid_deadline)}.",
@@ -114,11 +115,7 @@ def bid_submit(
     require(actor, Action.BID_SUBMIT)
     idempotency_key = (idempotency_key or "").strip()[:64]
     agency = Agency.objects.select_related("organisation").filter(organisation_id=organisation_id_of(actor)).first()
-    tender_row = (
-        Tender.objects.filter(pk=tender_id)
-        .exclude(status__in=[TenderStatus.DRAFT, TenderStatus.PENDING_REVIEW])
-        .first()
-    )
+    tender_row = Tender.objects.filter(PUBLIC_TENDERS, pk=tender_id).first()
     if agency is None or tender_row is None:
         raise NotFound("No such tender.", "招标项目不存在。")
     # Cheap refusals first, before reading the upload.

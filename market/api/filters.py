@@ -1,5 +1,6 @@
 import django_filters
 
+from market.access import owned_tenders_q
 from market.choices import Category, Method, NoticeKind, TenderStatus
 from market.models import Notice, Tender
 
@@ -17,8 +18,8 @@ class TenderFilter(django_filters.FilterSet):
 
     def filter_mine(self, queryset, name, value):  # type: ignore[no-untyped-def]
         user = self.request.user if self.request else None
-        if value and user is not None and user.is_authenticated:
-            return queryset.filter(purchaser_id=user.organisation_id)
+        if value and user is not None:
+            return queryset.filter(owned_tenders_q(user))
         return queryset
 
 

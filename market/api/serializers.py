@@ -1,7 +1,8 @@
 from rest_framework import serializers
 
 from core import clock
-from market.choices import Category, Method, ObjectionKind, TenderStatus
+from market.access import tender_accepts_bids
+from market.choices import Category, Method, ObjectionKind
 from market.models import Notice, Objection, RuleProfile, Tender, TenderAttachment
 
 
@@ -80,7 +81,7 @@ class TenderOutput(serializers.ModelSerializer):
 
     def get_accepting_bids(self, tender: Tender) -> bool:
         # Decided by the clock at the moment of reading, not by the stored state alone.
-        return bool(tender.status == TenderStatus.PUBLISHED and clock.now() < tender.bid_deadline)
+        return tender_accepts_bids(tender, clock.now())
 
 
 class TenderListOutput(serializers.ModelSerializer):

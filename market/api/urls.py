@@ -14,22 +14,9 @@ urlpatterns = [
         name="tender-attachment",
     ),
     path("tenders/<int:pk>/notices/", v.TenderNotices.as_view(), name="tender-notices"),
-    path("tenders/<int:pk>/objections/", v.TenderObjections.as_view(), name="tender-objections"),
-    path("objections/<int:pk>/answer/", v.ObjectionAnswer.as_view(), name="objection-answer"),
     path("notices/", v.NoticeList.as_view(), name="notice-list"),
     path("notices/<int:pk>/", v.NoticeDetail.as_view(), name="notice-detail"),
 ]
-for _view in (
-    v.TenderSubmit,
-    v.TenderApprove,
-    v.TenderReturn,
-    v.TenderCancel,
-    v.TenderAmend,
-    v.TenderSuspend,
-    v.TenderResume,
-    v.TenderFailEvaluation,
-    v.TenderRecordContract,
-    v.TenderComplete,
-):
+for _view in (v.TenderSubmit, v.TenderReturn, v.TenderResume):
     _name = _view.__name__.replace("_", "-")
     urlpatterns.append(path(f"tenders/<int:pk>/{_name}/", _view.as_view(), name=f"tender-{_name}"))

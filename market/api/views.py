@@ -10,7 +10,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers
 from rest_framework.parsers import FormParser, MultiPartParser
-from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -22,7 +22,7 @@ from market import selectors
 from market.api import serializers as s
 from market.api.filters import NoticeFilter, TenderFilter
 from market.models import Notice, RuleProfile
-from market.services import attachments, objections, tenders
+from market.services import attachments, tenders
 
 
 class TenderListCreate(generics.ListAPIView):
@@ -81,7 +81,7 @@ class TenderActionView(APIView):
         return Response(s.TenderOutput(tender).data)
 
 
-def _action_view(
+def action_view(
     name: str, action: Action, service: Callable[..., Any], input_class: type[serializers.Serializer] = s.EmptyInput
 ) -> type[TenderActionView]:
     @extend_schema(
@@ -97,20 +97,9 @@ def _action_view(
     )
 
 
-TenderSubmit = _action_view("submit", Action.TENDER_SUBMIT, tenders.tender_submit)
-TenderApprove = _action_view("approve", Action.TENDER_APPROVE, tenders.tender_approve)
-TenderReturn = _action_view("return", Action.TENDER_RETURN, tenders.tender_return, s.ReasonInput)
-TenderCancel = _action_view("cancel", Action.TENDER_CANCEL, tenders.tender_cancel, s.ReasonInput)
-TenderAmend = _action_view("amend", Action.TENDER_AMEND, tenders.tender_amend, s.AmendInput)
-TenderSuspend = _action_view("suspend", Action.TENDER_SUSPEND, tenders.tender_suspend, s.ReasonInput)
-TenderResume = _action_view("resume", Action.TENDER_RESUME, tenders.tender_resume, s.ResumeInput)
-TenderFailEvaluation = _action_view(
-    "fail_evaluation", Action.TENDER_RECORD_RESULT, tenders.tender_fail_evaluation, s.ReasonInput
-)
-TenderRecordContract = _action_view(
-    "record_contract", Action.TENDER_RECORD_CONTRACT, tenders.tender_record_contract, s.ContractInput
-)
-TenderComplete = _action_view("complete", Action.TENDER_COMPLETE, tenders.tender_complete)
+TenderSubmit = action_view("submit", Action.TENDER_SUBMIT, tenders.tender_submit)
+TenderReturn = action_view("return", Action.TENDER_RETURN, tenders.tender_return, s.ReasonInput)
+TenderResume = action_view("resume", Action.TENDER_RESUME, tenders.tender_resume, s.ResumeInput)
 
 
 class TenderAttachments(APIView):
@@ -172,34 +161,6 @@ class NoticeDetail(generics.RetrieveAPIView):
 
     def get_queryset(self) -> Any:
         return selectors.notice_list()
-
-
-class TenderObjections(APIView):
-    def get_permissions(self) -> list[Any]:
-        if self.request.method == "POST":
-            return [HasAction.for_(Action.OBJECTION_RAISE)()]
-        return [IsAuthenticated()]
-
-    @extend_schema(responses=s.ObjectionOutput(many=True))
-    def get(self, request: Request, pk: int) -> Response:
-        tender = selectors.tender_get(user=request.user, tender_id=pk)
-        return Response(s.ObjectionOutput(selectors.objection_list(user=request.user, tender=tender), many=True).data)
-
-    @extend_schema(request=s.ObjectionInput, responses={201: s.ObjectionOutput})
-    def post(self, request: Request, pk: int) -> Response:
-        data = _valid(s.ObjectionInput, request.data)
-        objection = objections.objection_raise(actor=request.user, tender_id=pk, **data)
-        return Response(s.ObjectionOutput(objection).data, status=201)
-
-
-class ObjectionAnswer(APIView):
-    permission_classes = [HasAction.for_(Action.OBJECTION_ANSWER)]
-
-    @extend_schema(request=s.ObjectionAnswerInput, responses=s.ObjectionOutput)
-    def post(self, request: Request, pk: int) -> Response:
-        data = _valid(s.ObjectionAnswerInput, request.data)
-        objection = objections.objection_answer(actor=request.user, objection_id=pk, **data)
-        return Response(s.ObjectionOutput(objection).data)
 
 
 class RuleProfileList(generics.ListAPIView):

@@ -10,14 +10,15 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import transaction
 
+from accounts.models import User
 from core import clock, storage
 from core.audit import audit_record
 from core.errors import ApplicationError
 from core.permissions import Action, require
+from market.access import require_own_tender
 from market.choices import TenderStatus
 from market.locks import lock_tender
-from market.models import TenderAttachment, User
-from market.services.tenders import _require_own
+from market.models import TenderAttachment
 
 PREFIX = "attachments"
 
@@ -35,7 +36,7 @@ def attachment_add(
         try:
             with transaction.atomic():
                 tender = lock_tender(tender_id)
-                _require_own(actor, tender)
+                require_own_tender(actor, tender)
                 if tender.status != TenderStatus.DRAFT:
                     raise ApplicationError(
                         "not_a_draft", "Attachments can only be added to a draft.", "只有草稿可以添加附件。", status=409

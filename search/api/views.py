@@ -16,9 +16,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.clock import LOCAL_TZ
 from core.errors import ApplicationError
 from core.permissions import Action, can
-from market.rules import LOCAL_TZ
 from search import documents, service
 from search.backends.base import BadQuery, Page, Query
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
+from accounts.models import Organisation, User
 from agencies import pki
 from agencies.models import (
     AdmissionDecision,
@@ -18,7 +19,6 @@ from agencies.models import (
     ServiceEvaluation,
 )
 from core.models import AuditEntry
-from market.models import Organisation, User
 
 
 def agencies_state() -> dict[str, Any]:

@@ -19,6 +19,7 @@ from cryptography.x509.oid import NameOID
 from django.conf import settings
 from rest_framework.test import APIClient
 
+from accounts.models import Organisation, User
 from agencies import pki
 from agencies.choices import AdmissionStatus
 from agencies.models import Agency, Certificate
@@ -28,7 +29,6 @@ from core import clock
 from core.errors import ApplicationError
 from core.models import AuditEntry
 from core.permissions import Role
-from market.models import Organisation, User
 from tests import factories
 from tests.conftest import T0, client_for
 

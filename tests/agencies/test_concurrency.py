@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import pytest
 
+from accounts.models import Organisation
 from agencies.models import Agency, CreditListEntry
 from agencies.services import admission, lists, registration
 from core.audit import audit_verify
 from core.errors import ApplicationError
 from core.models import AuditEntry
-from market.models import Organisation
 from tests.agencies.test_uscc import VALID
 from tests.factories import World, applied_agency
 from tests.market.test_concurrency import race

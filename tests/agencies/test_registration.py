@@ -11,10 +11,10 @@ import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
 
+from accounts.models import User
 from agencies.models import Agency, Qualification
 from core import clock
 from core.models import AuditEntry
-from market.models import User
 from tests.agencies.helpers import agencies_state
 from tests.agencies.test_uscc import VALID
 from tests.conftest import client_for

@@ -26,10 +26,11 @@ from bidding.models import Bid, CommitteeScore, EvaluationRecord, LotteryCommitm
 from bidding.services import evaluation
 from core import clock
 from core.errors import ApplicationError
-from market.clock import run_due_transitions
 from market.models import Notice, RuleProfile, Tender
-from market.services import tenders as svc
-from market.services.objections import objection_answer, objection_raise
+from procurement.services import evaluation as workflow_evaluation
+from procurement.services import tenders as svc
+from procurement.services.objections import objection_answer, objection_raise
+from procurement.services.timeline import run_due_steps
 from tests.bidding.test_opening import at_deadline, submit_bid
 from tests.bidding.test_opening_keys import _every_stored_value
 from tests.conftest import client_for
@@ -60,7 +61,7 @@ def to_evaluation(world, tender: Tender, prices: list[str], members=None) -> lis
     world.open_bids(tender)
     tender.refresh_from_db()
     clock.freeze(tender.opening_ends_at)
-    run_due_transitions()
+    run_due_steps()
     tender.refresh_from_db()
     return bids
 
@@ -102,7 +103,7 @@ def test_lowest_price_is_evaluated_when_the_opening_closes(world):
     assert notice.data["digest"] == row.digest and notice.data["record"] == record
     # Publicity ends with no objection: the first candidate wins, the others are unsuccessful.
     clock.freeze(tender.publicity_ends_at)
-    run_due_transitions()
+    run_due_steps()
     assert status_of([a, b, c]) == ["unsuccessful", "winner", "unsuccessful"]
     assert Tender.objects.get(pk=tender.pk).status == "awarded"
 
@@ -173,7 +174,7 @@ def test_an_agency_suspended_after_the_deadline_cannot_be_drawn(world):
     admission.agency_suspend(actor=world.operator, agency_id=suspended.agency.pk, reason="资质证书被吊销")
     tender.refresh_from_db()
     clock.freeze(tender.opening_ends_at)
-    run_due_transitions()
+    run_due_steps()
     record = latest(tender).record
     row = next(r for r in record["bids"] if r["uscc"] == suspended.uscc)
     assert row["result"] == "excluded" and "评审时不具备资格" in row["reason"]
@@ -219,7 +220,7 @@ def opened_open_tender(world, prices=("98000.00", "97000.00", "96000.00")):
 
 
 def sheet(world, tender, code, scores, **extra):
-    return evaluation.committee_score_record(
+    return workflow_evaluation.committee_score_record(
         actor=world.operator,
         tender_id=tender.pk,
         member_code=code,
@@ -240,7 +241,7 @@ def test_the_committee_mean_decides_and_every_sheet_is_published(world):
     ]
     for n, scores in enumerate(given, 1):
         sheet(world, tender, f"ZJ{n}", scores, breakdown={str(a.pk): {"技术": 50, "商务": 30}})
-    evaluation.evaluation_conclude(actor=world.operator, tender_id=tender.pk)
+    workflow_evaluation.evaluation_conclude(actor=world.operator, tender_id=tender.pk)
     row = latest(tender)
     means = {bid.pk: sum(Decimal(s[bid.pk]) for s in given) / 5 for bid in (a, b, c)}
     assert row.record["ranking"] == sorted(means, key=lambda k: -means[k])
@@ -255,7 +256,7 @@ def test_the_committee_mean_decides_and_every_sheet_is_published(world):
 def test_equal_totals_go_to_the_lower_price(world):
     tender, (a, b, c) = opened_open_tender(world, ("98000.00", "97000.00", "99000.00"))
     world.committee_scores(tender, {a.pk: 80, b.pk: 80, c.pk: 80})
-    evaluation.evaluation_conclude(actor=world.operator, tender_id=tender.pk)
+    workflow_evaluation.evaluation_conclude(actor=world.operator, tender_id=tender.pk)
     assert latest(tender).record["ranking"] == [b.pk, a.pk, c.pk]
 
 
@@ -265,7 +266,7 @@ def test_the_committee_needs_an_odd_number_of_at_least_five(world, members):
     world.committee_scores(tender, {b.pk: 80 for b in bids}, members=members)
     before = world_state(tender.pk)
     with pytest.raises(ApplicationError) as refused:
-        evaluation.evaluation_conclude(actor=world.operator, tender_id=tender.pk)
+        workflow_evaluation.evaluation_conclude(actor=world.operator, tender_id=tender.pk)
     assert (refused.value.status, refused.value.code) == (409, "committee_incomplete")
     assert world_state(tender.pk) == before
 
@@ -305,7 +306,7 @@ def test_a_sheet_is_recorded_once_and_never_overwritten(world):
 
 def test_the_committee_sets_a_bid_aside_before_scoring(world):
     tender, (a, b, c, d) = opened_open_tender(world, ("98000.00", "97000.00", "96000.00", "95000.00"))
-    evaluation.evaluation_disqualify(
+    workflow_evaluation.evaluation_disqualify(
         actor=world.operator, tender_id=tender.pk, bid_id=c.pk, reason="未按要求提供业绩证明"
     )
     with pytest.raises(ApplicationError) as refused:
@@ -313,9 +314,11 @@ def test_the_committee_sets_a_bid_aside_before_scoring(world):
     assert refused.value.code == "scores_incomplete"
     world.committee_scores(tender, {a.pk: 90, b.pk: 80, d.pk: 70})
     with pytest.raises(ApplicationError) as late:
-        evaluation.evaluation_disqualify(actor=world.operator, tender_id=tender.pk, bid_id=a.pk, reason="迟来的否决")
+        workflow_evaluation.evaluation_disqualify(
+            actor=world.operator, tender_id=tender.pk, bid_id=a.pk, reason="迟来的否决"
+        )
     assert late.value.code == "sheets_recorded"
-    evaluation.evaluation_conclude(actor=world.operator, tender_id=tender.pk)
+    workflow_evaluation.evaluation_conclude(actor=world.operator, tender_id=tender.pk)
     record = latest(tender).record
     assert record["ranking"] == [a.pk, b.pk, d.pk]
     assert next(r for r in record["bids"] if r["bid"] == c.pk)["reason"] == "评审否决：未按要求提供业绩证明"
@@ -364,8 +367,10 @@ def test_an_upheld_objection_returns_the_tender_to_evaluation_and_a_new_round(wo
     objection_answer(actor=world.purchaser, objection_id=objection.pk, answer="经核实，异议成立", upheld=True)
     tender.refresh_from_db()
     assert (tender.status, tender.winner_id) == ("evaluating", None)
-    evaluation.evaluation_disqualify(actor=world.operator, tender_id=tender.pk, bid_id=d.pk, reason="业绩证明材料虚假")
-    evaluation.evaluation_conclude(actor=world.operator, tender_id=tender.pk)
+    workflow_evaluation.evaluation_disqualify(
+        actor=world.operator, tender_id=tender.pk, bid_id=d.pk, reason="业绩证明材料虚假"
+    )
+    workflow_evaluation.evaluation_conclude(actor=world.operator, tender_id=tender.pk)
     second = latest(tender)
     assert second.round == 2 and second.record["ranking"] == [c.pk, b.pk, a.pk]
     assert Tender.objects.get(pk=tender.pk).winner_id == c.agency_id
@@ -381,8 +386,10 @@ def test_a_new_round_with_too_few_left_fails_and_names_no_winner(world):
     a, b, c = to_evaluation(world, tender, ["99000.00", "98000.00", "97000.00"], members)
     objection = objection_raise(actor=members[0], tender_id=tender.pk, kind="result", text="第一候选人资质过期")
     objection_answer(actor=world.purchaser, objection_id=objection.pk, answer="异议成立", upheld=True)
-    evaluation.evaluation_disqualify(actor=world.operator, tender_id=tender.pk, bid_id=c.pk, reason="资质证书已过期")
-    evaluation.evaluation_conclude(actor=world.operator, tender_id=tender.pk)
+    workflow_evaluation.evaluation_disqualify(
+        actor=world.operator, tender_id=tender.pk, bid_id=c.pk, reason="资质证书已过期"
+    )
+    workflow_evaluation.evaluation_conclude(actor=world.operator, tender_id=tender.pk)
     tender.refresh_from_db()
     assert (tender.status, tender.winner_id) == ("failed", None)
     assert latest(tender).record["result"] == "failed"

@@ -13,8 +13,8 @@ from agencies.credit import agency_score
 from agencies.models import CreditEvent
 from bidding.models import Bid, EvaluationRecord
 from core import clock
-from market.clock import run_due_transitions
 from market.models import Notice, Tender
+from procurement.services.timeline import run_due_steps
 from tests.bidding.test_client import Agency, holder_share_argv, live
 from tests.conftest import client_for
 from tests.factories import admitted_agency, tender_data
@@ -48,7 +48,7 @@ def _create(world, method: str) -> Tender:
 
 def _to(moment) -> None:
     clock.freeze(moment)
-    run_due_transitions()
+    run_due_steps()
 
 
 @live

@@ -21,8 +21,8 @@ from bidding.models import Bid, KeyShare, OpeningRecord
 from core import clock
 from core.models import AuditEntry
 from market.choices import TenderStatus
-from market.clock import run_due_transitions
 from market.models import Notice
+from procurement.services.timeline import run_due_steps
 from tests.bidding.test_submission import post
 from tests.conftest import client_for
 from tests.factories import HOLDER_KEYS, admitted_agency, bid_envelope, signing_key
@@ -64,7 +64,7 @@ def enough_bids(world, tender):
 
 def at_deadline(tender):
     clock.freeze(tender.bid_deadline)
-    run_due_transitions()
+    run_due_steps()
     tender.refresh_from_db()
     assert tender.status == TenderStatus.OPENING
 

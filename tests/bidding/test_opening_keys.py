@@ -20,7 +20,7 @@ from core.errors import ApplicationError
 from core.models import AuditEntry
 from market.choices import TenderStatus
 from market.models import Notice, Tender
-from market.services import tenders as svc
+from procurement.services import tenders as svc
 from tests.factories import HOLDER_KEYS
 from tests.market.helpers import world_state
 

@@ -3,9 +3,10 @@
 import pytest
 from django.test import Client
 
+from accounts.models import Organisation
 from core.audit import audit_verify
 from core.models import AuditEntry
-from market.models import Organisation, RuleProfile
+from market.models import RuleProfile
 
 
 @pytest.fixture
@@ -47,9 +48,9 @@ def test_changing_a_rule_profile_in_the_admin_is_audited(admin_client, world):
 
 def test_deleting_an_organisation_in_the_admin_is_audited(admin_client):
     org = Organisation.objects.create(kind="agency", name="待删除机构", uscc="91360100MA00000000", region="360102")
-    response = admin_client.post(f"/admin/market/organisation/{org.pk}/delete/", {"post": "yes"})
+    response = admin_client.post(f"/admin/accounts/organisation/{org.pk}/delete/", {"post": "yes"})
     assert response.status_code == 302
-    entry = AuditEntry.objects.get(action="admin.delete", object_type="market.organisation")
+    entry = AuditEntry.objects.get(action="admin.delete", object_type="accounts.organisation")
     assert entry.before["name"] == "待删除机构"
     assert not Organisation.objects.filter(pk=org.pk).exists()
 

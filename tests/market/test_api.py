@@ -52,7 +52,7 @@ def _create_payload():
 
 
 def _objection(world):
-    from market.services.objections import objection_raise
+    from procurement.services.objections import objection_raise
 
     tender = world.in_state(S.PUBLISHED)
     return tender, objection_raise(actor=world.agency, tender_id=tender.pk, kind="documents", text="异议")
@@ -60,12 +60,12 @@ def _objection(world):
 
 def _foreign_pending():
     """A tender awaiting review that belongs to some other purchaser (one's own is always visible)."""
-    from market.services import tenders as svc
+    from market.services import tenders as market_tenders
     from tests.factories import user
 
     owner = user("purchaser")
-    tender = svc.tender_create(actor=owner, data=tender_data())
-    svc.tender_submit(actor=owner, tender_id=tender.pk)
+    tender = market_tenders.tender_create(actor=owner, data=tender_data())
+    market_tenders.tender_submit(actor=owner, tender_id=tender.pk)
     return tender.pk, f"/api/tenders/{tender.pk}/"
 
 

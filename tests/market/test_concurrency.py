@@ -14,9 +14,10 @@ from core.audit import audit_verify
 from core.errors import ApplicationError
 from core.models import AuditEntry
 from market.choices import TenderStatus as S
-from market.clock import run_due_transitions
 from market.models import Notice, Tender
-from market.services import tenders as svc
+from market.services import tenders as market_tenders
+from procurement.services import tenders as svc
+from procurement.services.timeline import run_due_steps
 from tests.factories import World
 
 # serialized_rollback restores the rows the data migrations made (rule profiles, audit head) after the flush.
@@ -64,7 +65,7 @@ def test_approve_and_return_race_exactly_one_wins():
     tender = world.in_state(S.PENDING_REVIEW)
     results = race(
         lambda: svc.tender_approve(actor=world.operator, tender_id=tender.pk),
-        lambda: svc.tender_return(actor=world.operator, tender_id=tender.pk, reason="退回"),
+        lambda: market_tenders.tender_return(actor=world.operator, tender_id=tender.pk, reason="退回"),
     )
     assert sum(isinstance(r, Tender) for r in results) == 1, results
     final = Tender.objects.get(pk=tender.pk).status
@@ -81,7 +82,7 @@ def test_two_clocks_at_the_deadline_move_the_tender_once():
     for agency in world.agencies:
         world.bid(tender, agency)
     clock.freeze(tender.bid_deadline)
-    results = race(run_due_transitions, run_due_transitions)
+    results = race(run_due_steps, run_due_steps)
     assert sorted(results) == [0, 1]
     assert Tender.objects.get(pk=tender.pk).status == S.OPENING
     assert AuditEntry.objects.filter(action="tender.start_opening").count() == 1
@@ -94,9 +95,7 @@ def test_cancel_racing_the_clock_leaves_one_consistent_outcome():
     world = World()
     tender = world.in_state(S.PUBLISHED)
     clock.freeze(tender.bid_deadline)  # no bids: the clock would fail it
-    results = race(
-        run_due_transitions, lambda: svc.tender_cancel(actor=world.purchaser, tender_id=tender.pk, reason="终止")
-    )
+    results = race(run_due_steps, lambda: svc.tender_cancel(actor=world.purchaser, tender_id=tender.pk, reason="终止"))
     final = Tender.objects.get(pk=tender.pk)
     # Whoever takes the lock first decides; the other finds a final state and does nothing.
     assert final.status in (S.FAILED, S.CANCELLED)

@@ -9,11 +9,12 @@ from core import clock
 from core.errors import ApplicationError
 from core.models import AuditEntry
 from market.choices import TenderStatus as S
-from market.clock import run_due_transitions
 from market.models import Notice, Tender
 from market.rules import add_working_days
-from market.services import objections
-from market.services import tenders as svc
+from market.services import tenders as market_tenders
+from procurement.services import objections
+from procurement.services import tenders as svc
+from procurement.services.timeline import run_due_steps
 from tests.market.helpers import world_state
 
 MS = timedelta(milliseconds=1)
@@ -29,7 +30,7 @@ def _fresh(t):
 
 def test_open_tender_deadline_exactly_twenty_days_after_publication_is_accepted(world, frozen_clock):
     tender = world.draft(bid_deadline=frozen_clock + timedelta(days=20))
-    svc.tender_submit(actor=world.purchaser, tender_id=tender.pk)
+    market_tenders.tender_submit(actor=world.purchaser, tender_id=tender.pk)
     assert svc.tender_approve(actor=world.operator, tender_id=tender.pk).status == S.PUBLISHED
 
 
@@ -37,7 +38,7 @@ def test_open_tender_deadline_one_millisecond_short_is_refused(world, frozen_clo
     tender = world.draft(bid_deadline=frozen_clock + timedelta(days=20) - MS)
     before = world_state(tender.pk)
     with pytest.raises(ApplicationError) as refused:
-        svc.tender_submit(actor=world.purchaser, tender_id=tender.pk)
+        market_tenders.tender_submit(actor=world.purchaser, tender_id=tender.pk)
     assert refused.value.code == "deadline_too_early"
     assert "2026-03-22" in refused.value.detail  # the earliest allowed deadline is named
     assert world_state(tender.pk) == before
@@ -46,7 +47,7 @@ def test_open_tender_deadline_one_millisecond_short_is_refused(world, frozen_clo
 def test_deadline_rule_is_checked_again_at_publication(world, frozen_clock):
     """Submitted in time, approved a day later: the notice period now falls short, so no publication."""
     tender = world.draft(bid_deadline=frozen_clock + timedelta(days=20))
-    svc.tender_submit(actor=world.purchaser, tender_id=tender.pk)
+    market_tenders.tender_submit(actor=world.purchaser, tender_id=tender.pk)
     clock.advance(timedelta(days=1))
     before = world_state(tender.pk)
     with pytest.raises(ApplicationError) as refused:
@@ -67,19 +68,19 @@ def test_supermarket_notice_counts_working_days(world, frozen_clock):
     clock.freeze(friday)
     short = world.draft(method="lowest_price", bid_deadline=friday + timedelta(days=5) - MS)
     with pytest.raises(ApplicationError) as refused:
-        svc.tender_submit(actor=world.purchaser, tender_id=short.pk)
+        market_tenders.tender_submit(actor=world.purchaser, tender_id=short.pk)
     assert refused.value.code == "deadline_too_early"
     enough = world.draft(method="lowest_price", bid_deadline=friday + timedelta(days=5))
-    assert svc.tender_submit(actor=world.purchaser, tender_id=enough.pk).status == S.PENDING_REVIEW
+    assert market_tenders.tender_submit(actor=world.purchaser, tender_id=enough.pk).status == S.PENDING_REVIEW
 
 
 def test_demo_profile_runs_in_minutes(world, frozen_clock):
     tender = world.draft(profile="demo", bid_deadline=frozen_clock + timedelta(minutes=5))
-    svc.tender_submit(actor=world.purchaser, tender_id=tender.pk)
+    market_tenders.tender_submit(actor=world.purchaser, tender_id=tender.pk)
     assert svc.tender_approve(actor=world.operator, tender_id=tender.pk).status == S.PUBLISHED
     late = world.draft(profile="demo", bid_deadline=frozen_clock + timedelta(minutes=5) - MS)
     with pytest.raises(ApplicationError):
-        svc.tender_submit(actor=world.purchaser, tender_id=late.pk)
+        market_tenders.tender_submit(actor=world.purchaser, tender_id=late.pk)
 
 
 # --- amendments: fifteen days must remain ----------------------------------------------------------------
@@ -194,7 +195,7 @@ def test_answering_an_objection_does_not_end_a_supervisors_suspension(world):
     objection = objections.objection_raise(actor=world.agency, tender_id=tender.pk, kind="documents", text="异议")
     objections.objection_answer(actor=world.purchaser, objection_id=objection.pk, answer="答复", upheld=False)
     assert _fresh(tender).status == S.SUSPENDED
-    svc.tender_resume(actor=world.supervisor, tender_id=tender.pk, ruling="投诉不成立")
+    market_tenders.tender_resume(actor=world.supervisor, tender_id=tender.pk, ruling="投诉不成立")
     assert _fresh(tender).status == S.PUBLISHED
 
 
@@ -203,7 +204,7 @@ def test_supervisor_cannot_resume_over_a_pending_objection(world):
     objections.objection_raise(actor=world.agency, tender_id=tender.pk, kind="documents", text="异议")
     before = world_state(tender.pk)
     with pytest.raises(ApplicationError) as refused:
-        svc.tender_resume(actor=world.supervisor, tender_id=tender.pk, ruling="恢复")
+        market_tenders.tender_resume(actor=world.supervisor, tender_id=tender.pk, ruling="恢复")
     assert refused.value.code == "objection_pending"
     assert world_state(tender.pk) == before
 
@@ -214,7 +215,7 @@ def test_a_passed_deadline_is_not_moved_by_a_later_resumption(world):
     window_end = _fresh(tender).opening_ends_at
     svc.tender_suspend(actor=world.supervisor, tender_id=tender.pk, reason="开标异议")
     clock.advance(timedelta(hours=1))
-    svc.tender_resume(actor=world.supervisor, tender_id=tender.pk, ruling="继续")
+    market_tenders.tender_resume(actor=world.supervisor, tender_id=tender.pk, ruling="继续")
     fresh = _fresh(tender)
     assert fresh.status == S.OPENING
     assert fresh.bid_deadline == deadline  # it had passed when the suspension began
@@ -229,7 +230,7 @@ def test_nothing_moves_one_millisecond_before_the_deadline(world):
     for agency in world.agencies:
         world.bid(tender, agency)
     clock.freeze(tender.bid_deadline - MS)
-    assert run_due_transitions() == 0
+    assert run_due_steps() == 0
     assert _fresh(tender).status == S.PUBLISHED
 
 
@@ -238,7 +239,7 @@ def test_at_the_deadline_enough_bids_open(world):
     for agency in world.agencies:
         world.bid(tender, agency)
     clock.freeze(tender.bid_deadline)
-    assert run_due_transitions() == 1
+    assert run_due_steps() == 1
     fresh = _fresh(tender)
     assert fresh.status == S.OPENING
     assert fresh.opening_ends_at == tender.bid_deadline + timedelta(minutes=30)
@@ -249,7 +250,7 @@ def test_at_the_deadline_too_few_bids_fail_with_a_notice(world):
     for agency in world.agencies[:2]:
         world.bid(tender, agency)
     clock.freeze(tender.bid_deadline)
-    run_due_transitions()
+    run_due_steps()
     fresh = _fresh(tender)
     assert fresh.status == S.FAILED
     assert fresh.fail_reason == "too_few_bids: 2 < 3"
@@ -262,7 +263,7 @@ def test_withdrawn_bids_do_not_count(world):
     bids = [world.bid(tender, agency) for agency in world.agencies]
     type(bids[0]).objects.filter(pk=bids[0].pk).update(status="withdrawn")
     clock.freeze(tender.bid_deadline)
-    run_due_transitions()
+    run_due_steps()
     assert _fresh(tender).status == S.FAILED
 
 
@@ -271,9 +272,9 @@ def test_clock_steps_are_idempotent(world):
     for agency in world.agencies:
         world.bid(tender, agency)
     clock.freeze(tender.bid_deadline)
-    assert run_due_transitions() == 1
+    assert run_due_steps() == 1
     entries = AuditEntry.objects.count()
-    assert run_due_transitions() == 0
+    assert run_due_steps() == 0
     assert AuditEntry.objects.count() == entries
 
 
@@ -286,10 +287,10 @@ def test_decryption_window_edge(world, opened):
         world.open_bids(tender)
     ends = _fresh(tender).opening_ends_at
     clock.freeze(ends - MS)
-    run_due_transitions()
+    run_due_steps()
     assert _fresh(tender).status == S.OPENING
     clock.freeze(ends)
-    run_due_transitions()
+    run_due_steps()
     assert _fresh(tender).status == (S.EVALUATING if opened else S.FAILED)
     if not opened:
         assert _fresh(tender).fail_reason == "opening_not_completed"
@@ -301,10 +302,10 @@ def test_publicity_edge_then_award_notice(world):
     ends = _fresh(tender).publicity_ends_at
     assert ends == clock.now() + timedelta(days=3)
     clock.freeze(ends - MS)
-    run_due_transitions()
+    run_due_steps()
     assert _fresh(tender).status == S.PUBLICITY
     clock.freeze(ends)
-    run_due_transitions()
+    run_due_steps()
     fresh = _fresh(tender)
     assert fresh.status == S.AWARDED
     assert fresh.contract_due_at == ends + timedelta(days=30)
@@ -317,7 +318,7 @@ def test_one_pass_catches_up_several_overdue_steps(world):
     for agency in world.agencies:
         world.bid(tender, agency)
     clock.freeze(tender.bid_deadline + timedelta(days=7))
-    assert run_due_transitions() == 2  # opening, then the window's end
+    assert run_due_steps() == 2  # opening, then the window's end
     # Nobody opened the bids within the window (the platform was down): the tender fails.
     assert _fresh(tender).status == S.FAILED
     assert _fresh(tender).fail_reason == "opening_not_completed"

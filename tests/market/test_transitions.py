@@ -4,10 +4,11 @@ refused everywhere else with `invalid_state` (409) and nothing changed."""
 import pytest
 
 from bidding.models import Bid
-from bidding.services import evaluation
 from core.errors import ApplicationError
 from market.choices import FINAL_STATUSES, TenderStatus
-from market.services import tenders as svc
+from market.services import tenders as market_tenders
+from procurement.services import evaluation as workflow_evaluation
+from procurement.services import tenders as svc
 from tests.market.helpers import world_state
 
 S = TenderStatus
@@ -17,19 +18,19 @@ ALL = list(S)
 ACTIONS = {
     "edit": (
         "purchaser",
-        lambda w, t: svc.tender_update_draft(actor=w.purchaser, tender_id=t.pk, data={"title": "新标题"}),
+        lambda w, t: market_tenders.tender_update_draft(actor=w.purchaser, tender_id=t.pk, data={"title": "新标题"}),
         {S.DRAFT},
         S.DRAFT,
     ),
     "submit": (
         "purchaser",
-        lambda w, t: svc.tender_submit(actor=w.purchaser, tender_id=t.pk),
+        lambda w, t: market_tenders.tender_submit(actor=w.purchaser, tender_id=t.pk),
         {S.DRAFT},
         S.PENDING_REVIEW,
     ),
     "return": (
         "operator",
-        lambda w, t: svc.tender_return(actor=w.operator, tender_id=t.pk, reason="材料不全"),
+        lambda w, t: market_tenders.tender_return(actor=w.operator, tender_id=t.pk, reason="材料不全"),
         {S.PENDING_REVIEW},
         S.DRAFT,
     ),
@@ -53,13 +54,13 @@ ACTIONS = {
     ),
     "resume": (
         "supervisor",
-        lambda w, t: svc.tender_resume(actor=w.supervisor, tender_id=t.pk, ruling="投诉不成立"),
+        lambda w, t: market_tenders.tender_resume(actor=w.supervisor, tender_id=t.pk, ruling="投诉不成立"),
         {S.SUSPENDED},
         S.PUBLISHED,
     ),
     "conclude_evaluation": (
         "operator",
-        lambda w, t: evaluation.evaluation_conclude(actor=w.operator, tender_id=t.pk),
+        lambda w, t: workflow_evaluation.evaluation_conclude(actor=w.operator, tender_id=t.pk),
         {S.EVALUATING},
         S.PUBLICITY,
     ),
@@ -142,9 +143,9 @@ def test_purchaser_cannot_touch_another_purchasers_tender(world):
     tender = world.in_state(S.DRAFT)
     before = world_state(tender.pk)
     for call in (
-        lambda: svc.tender_submit(actor=other, tender_id=tender.pk),
+        lambda: market_tenders.tender_submit(actor=other, tender_id=tender.pk),
         lambda: svc.tender_cancel(actor=other, tender_id=tender.pk, reason="x"),
-        lambda: svc.tender_update_draft(actor=other, tender_id=tender.pk, data={"title": "x"}),
+        lambda: market_tenders.tender_update_draft(actor=other, tender_id=tender.pk, data={"title": "x"}),
     ):
         with pytest.raises(ApplicationError) as refused:
             call()
@@ -178,10 +179,10 @@ def test_cancelling_a_draft_publishes_nothing(world):
 
 def test_returned_tender_shows_the_reason_and_can_be_resubmitted(world):
     tender = world.in_state(S.PENDING_REVIEW)
-    svc.tender_return(actor=world.operator, tender_id=tender.pk, reason="预算依据不足")
+    market_tenders.tender_return(actor=world.operator, tender_id=tender.pk, reason="预算依据不足")
     tender.refresh_from_db()
     assert (tender.status, tender.return_reason) == (S.DRAFT, "预算依据不足")
-    svc.tender_submit(actor=world.purchaser, tender_id=tender.pk)
+    market_tenders.tender_submit(actor=world.purchaser, tender_id=tender.pk)
     tender.refresh_from_db()
     assert (tender.status, tender.return_reason) == (S.PENDING_REVIEW, "")
 
@@ -196,7 +197,7 @@ def test_bond_above_two_percent_is_refused_at_submission(world):
     tender = world.draft(bond_amount="10000.01")  # budget 500,000 → at most 10,000
     before = world_state(tender.pk)
     with pytest.raises(ApplicationError) as refused:
-        svc.tender_submit(actor=world.purchaser, tender_id=tender.pk)
+        market_tenders.tender_submit(actor=world.purchaser, tender_id=tender.pk)
     assert refused.value.code == "bond_too_high"
     assert world_state(tender.pk) == before
 
@@ -209,15 +210,15 @@ def test_direct_selection_needs_reason_and_budget_under_cap(world):
     far = clock.now() + timedelta(days=30)
     no_reason = world.draft(method="direct", budget="100000", bond_amount="0", bid_deadline=far)
     with pytest.raises(ApplicationError) as refused:
-        svc.tender_submit(actor=world.purchaser, tender_id=no_reason.pk)
+        market_tenders.tender_submit(actor=world.purchaser, tender_id=no_reason.pk)
     assert refused.value.code == "direct_not_allowed"
     too_big = world.draft(
         method="direct", budget="300000.01", bond_amount="0", bid_deadline=far, direct_reason="应急抢险"
     )
     with pytest.raises(ApplicationError):
-        svc.tender_submit(actor=world.purchaser, tender_id=too_big.pk)
+        market_tenders.tender_submit(actor=world.purchaser, tender_id=too_big.pk)
     ok = world.draft(method="direct", budget="300000", bond_amount="0", bid_deadline=far, direct_reason="应急抢险")
-    assert svc.tender_submit(actor=world.purchaser, tender_id=ok.pk).status == S.PENDING_REVIEW
+    assert market_tenders.tender_submit(actor=world.purchaser, tender_id=ok.pk).status == S.PENDING_REVIEW
 
 
 def test_lottery_refused_where_the_profile_forbids_it(world):
@@ -226,7 +227,7 @@ def test_lottery_refused_where_the_profile_forbids_it(world):
     RuleProfile.objects.filter(name="national").update(lottery_allowed=False)
     tender = world.draft(method="lottery")
     with pytest.raises(ApplicationError) as refused:
-        svc.tender_submit(actor=world.purchaser, tender_id=tender.pk)
+        market_tenders.tender_submit(actor=world.purchaser, tender_id=tender.pk)
     assert refused.value.code == "method_not_allowed"
 
 

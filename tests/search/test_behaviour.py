@@ -234,7 +234,7 @@ def test_highlights_mark_the_match_and_escape_the_rest(backend, corpus):
 def test_unpublished_tenders_are_not_listed_and_publication_lists_them(backend, world):
     tender = world.in_state(TenderStatus.PENDING_REVIEW, title="江州市档案馆数字化加工服务")
     assert search(backend, text="档案").hits == []
-    from market.services import tenders as svc
+    from procurement.services import tenders as svc
 
     svc.tender_approve(actor=world.operator, tender_id=tender.pk)
     assert ids(search(backend, text="档案")) == [tender.pk]

@@ -13,7 +13,8 @@ from django.test.utils import CaptureQueriesContext
 from agencies.services.credit import credit_event_record
 from core import clock
 from market.choices import TenderStatus
-from market.services import tenders as svc
+from market.services import tenders as market_tenders
+from procurement.services import tenders as svc
 from search.backends.base import Query
 from search.backends.database import DatabaseBackend
 from search.backends.fulltext import ensure
@@ -28,7 +29,7 @@ def found(doc_type: str, text: str = "", **kwargs) -> list[int]:
 def test_a_tender_is_indexed_only_once_published_and_follows_its_changes(world):
     tender = world.in_state(TenderStatus.DRAFT, title="江州市老旧小区改造可行性研究")
     assert not SearchEntry.objects.filter(doc_type="tender", object_id=tender.pk).exists()
-    svc.tender_submit(actor=world.purchaser, tender_id=tender.pk)
+    market_tenders.tender_submit(actor=world.purchaser, tender_id=tender.pk)
     assert found("tender", "小区改造") == []
     svc.tender_approve(actor=world.operator, tender_id=tender.pk)
     assert found("tender", "小区改造") == [tender.pk]

@@ -109,7 +109,7 @@ def test_a_delivered_job_twice_sends_the_latest_state_and_a_delete_for_what_is_g
     use(settings, cluster.url)
     tender = world.in_state(TenderStatus.PUBLISHED, title="江州市路灯维护")
     call_command("search_sync", "--once")
-    from market.services import tenders as svc
+    from procurement.services import tenders as svc
 
     svc.tender_cancel(actor=world.purchaser, tender_id=tender.pk, reason="资金未落实")
     IndexJob.objects.update(done_at=None, next_attempt_at=clock.now())  # as if every job came round again

@@ -6,7 +6,7 @@ moves only through the services (``market.services``, ``agencies.services``) and
 (``market.clock``, ``agencies.clock``), exactly as the platform would move it, so every notice,
 credit record and audit entry is the real one.
 
-The agencies register themselves with their qualification certificates (``agencies.demo`` holds
+The agencies register themselves with their qualification certificates (``demo.agencies`` holds
 who they are); the trading centre admits ten, returns one and has one new application waiting.
 Each admitted agency holds a bid-signing certificate and each opening-key holder (trading centre,
 supervisor, purchasers) a key-holder certificate; the demo plays their clients, so the private
@@ -62,7 +62,8 @@ from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from agencies import demo as agency_demo
+from accounts.choices import OrganisationKind
+from accounts.models import ROLE_OF_KIND, Organisation, User
 from agencies import pki
 from agencies.ca import platform_ca
 from agencies.choices import AdmissionStatus, CertificatePurpose, CreditList, EvaluationStatus, RestrictedAction
@@ -90,31 +91,31 @@ from bidding import crypto, lottery, protocol
 from bidding.models import Bid, BidStatus, EvaluationRecord, OpeningRecord
 from bidding.services import submission
 from bidding.services.evaluation import VALID as VALID_BIDS
-from bidding.services.evaluation import (
+from bidding.services.opening import opening_share_get
+from core import clock, storage
+from core.clock import format_local
+from core.errors import ApplicationError
+from demo import agencies as agency_demo
+from market.choices import Category, Method, ObjectionKind, TenderStatus
+from market.models import RuleProfile, Tender
+from market.services.tenders import tender_create, tender_return, tender_submit
+from procurement.services.evaluation import (
     committee_score_record,
     direct_pick,
     evaluation_conclude,
     evaluation_disqualify,
 )
-from bidding.services.opening import opening_share_get, opening_submit_share
-from core import clock, storage
-from core.errors import ApplicationError
-from market.choices import Category, Method, ObjectionKind, OrganisationKind, TenderStatus
-from market.clock import run_due_transitions
-from market.models import ROLE_OF_KIND, Organisation, RuleProfile, Tender, User
-from market.rules import format_local
-from market.services.objections import objection_answer, objection_raise
-from market.services.tenders import (
+from procurement.services.objections import objection_answer, objection_raise
+from procurement.services.opening import opening_submit_share
+from procurement.services.tenders import (
     tender_amend,
     tender_approve,
     tender_cancel,
     tender_complete,
-    tender_create,
     tender_record_contract,
-    tender_return,
-    tender_submit,
     tender_suspend,
 )
+from procurement.services.timeline import run_due_steps
 
 PROFILE = "demo"
 DEMO_SERVER = "http://127.0.0.1:8000"  # where `make demo` serves the site
@@ -464,7 +465,7 @@ EXPECTED: dict[str, str] = {
     "T24": TenderStatus.COMPLETED,
 }
 
-# --- the agencies' part of the story (their profiles and qualifications: agencies.demo) --------------
+# --- the agencies' part of the story (their profiles and qualifications: demo.agencies) --------------
 AGENCIES = [spec.username for spec in ORGANISATIONS if spec.kind == K.AGENCY]
 # The trading centre returns the law firm's application (so nobody could bid for T10, which fails);
 # the asset appraiser applies today and waits for review. The other ten are admitted and are the
@@ -715,7 +716,7 @@ class Loader:
         assert when >= self.last, "the demo story only moves forward in time"
         self.last = when
         clock.freeze(when)
-        run_due_transitions()
+        run_due_steps()
         self.open_due()
         run_credit_steps()
 
@@ -1391,7 +1392,7 @@ class Loader:
         # window ends (up to two more minutes), then moves on to evaluation. T07's window has just
         # ended: the clock evaluates it now, and its publicity runs for three minutes.
         clock.freeze(self.start)
-        run_due_transitions()
+        run_due_steps()
         self.open_due()
         run_credit_steps()
         self.evaluated("T07", expect=PRICE_ORDER["T07"][0])

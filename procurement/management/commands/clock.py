@@ -5,16 +5,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-from agencies.clock import run_credit_steps
-from market.clock import run_due_transitions
-from search.indexing import refresh_due
-
-
-def _one_pass() -> tuple[int, str]:
-    """Every step once: how many things moved, and the line that says so."""
-    moved, credit, refreshed = run_due_transitions(), run_credit_steps(), refresh_due()
-    summary = f"clock: {moved} transition(s), {credit} credit step(s), {refreshed} search refresh(es)"
-    return moved + credit + refreshed, summary
+from procurement.clock import clock_pass
 
 
 class Command(BaseCommand):
@@ -29,7 +20,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["once"]:
-            self.stdout.write(_one_pass()[1])
+            self.stdout.write(str(clock_pass()))
             return
         interval = options["interval"] or settings.AGORA_CLOCK_INTERVAL
         stopping = False
@@ -42,9 +33,9 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, stop)
         self.stdout.write(f"clock: running every {interval:g}s (Ctrl-C stops)")
         while not stopping:
-            done, summary = _one_pass()
-            if done:
-                self.stdout.write(summary)
+            done = clock_pass()
+            if done.total:
+                self.stdout.write(str(done))
             deadline = time.monotonic() + interval
             while not stopping and time.monotonic() < deadline:
                 time.sleep(min(0.2, interval))

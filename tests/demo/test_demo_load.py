@@ -23,6 +23,8 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
+from accounts.choices import OrganisationKind
+from accounts.models import ROLE_OF_KIND, Organisation, User
 from agencies import pki
 from agencies.ca import platform_ca
 from agencies.choices import AdmissionStatus, CertificatePurpose, CreditList, EvaluationStatus, ListEntryStatus
@@ -43,16 +45,17 @@ from agencies.uscc import uscc_is_valid
 from bidding import crypto, lottery, methods, protocol
 from bidding.client import main as client_main
 from bidding.models import Bid, BidStatus, CommitteeScore, EvaluationRecord, KeyHolderRole, KeyShare, OpeningRecord
+from bidding.selectors import received_bid_count
 from bidding.services.evaluation import VALID as VALID_BIDS
 from core import clock
 from core.audit import audit_verify
+from core.clock import format_local
 from core.models import AuditEntry
 from core.permissions import Role
-from market.choices import Method, NoticeKind, OrganisationKind, TenderStatus
-from market.clock import run_due_transitions
-from market.management.commands import demo_load
-from market.models import ROLE_OF_KIND, Notice, Objection, Organisation, Tender, User
-from market.rules import format_local
+from demo.management.commands import demo_load
+from market.choices import Method, NoticeKind, TenderStatus
+from market.models import Notice, Objection, Tender
+from procurement.services.timeline import run_due_steps
 
 pytestmark = pytest.mark.django_db
 
@@ -171,7 +174,7 @@ def test_tenders_cover_every_state_on_the_demo_profile() -> None:
     # The tenders still open for bids close in the future, each with enough bids standing to open.
     for tender in Tender.objects.filter(status=TenderStatus.PUBLISHED):
         assert tender.bid_deadline > timezone.now() + timedelta(minutes=10)
-        assert tender.received_bid_count() >= tender.min_bids
+        assert received_bid_count(tender) >= tender.min_bids
     assert Tender.objects.get(contract_late=True).status == TenderStatus.CONTRACTED
     # The command leaves the platform clock on real time.
     assert abs(clock.now() - timezone.now()) < timedelta(seconds=5)
@@ -754,7 +757,7 @@ def test_the_printed_ceremony_opens_the_live_tender(live_server, tmp_path: Path,
 
     clock.freeze(tender.bid_deadline + timedelta(seconds=30))  # the deadline has passed
     try:
-        run_due_transitions()
+        run_due_steps()
         tender.refresh_from_db()
         assert tender.status == TenderStatus.OPENING
         for argv in shares:
@@ -770,7 +773,7 @@ def test_the_printed_ceremony_opens_the_live_tender(live_server, tmp_path: Path,
         # this one) at once, and its candidates are publicised.
         assert tender.opening_ends_at is not None and tender.method == Method.LOWEST_PRICE
         clock.freeze(tender.opening_ends_at)
-        run_due_transitions()
+        run_due_steps()
         tender.refresh_from_db()
         assert tender.status == TenderStatus.PUBLICITY
         evaluation = EvaluationRecord.objects.get(tender=tender)

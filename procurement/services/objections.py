@@ -10,15 +10,17 @@ from typing import Any
 
 from django.db import transaction
 
+from accounts.models import User
 from core import clock
 from core.audit import audit_record
 from core.errors import ApplicationError, NotFound
 from core.permissions import Action, require
+from market.access import require_own_tender
 from market.choices import ObjectionKind, ObjectionStatus, TenderStatus
 from market.locks import lock_tender
-from market.models import Objection, User
-from market.services.tenders import _require_own, resume_locked, suspend_locked
-from market.services.transitions import tender_catch_up
+from market.models import Objection
+from market.services.tenders import resume_locked, suspend_locked
+from procurement.services.timeline import tender_catch_up
 
 # The state in which each kind of objection can be raised.
 STAGE_OF_KIND = {
@@ -116,7 +118,7 @@ def objection_answer(
         raise NotFound("No such objection.", "异议不存在。")
     with transaction.atomic():
         tender = lock_tender(tender_id)
-        _require_own(actor, tender)
+        require_own_tender(actor, tender)
         objection = Objection.objects.select_for_update().get(pk=objection_id)
         if objection.status != ObjectionStatus.PENDING:
             raise ApplicationError(

@@ -24,11 +24,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.conf import settings
 
+from accounts.models import User
 from agencies import pki
 from agencies.models import Certificate
 from agencies.services.certificates import certificate_request, key_holder_register
 from market.choices import Category
-from market.models import User
 
 KEY_DIR_VARIABLE = "AGORA_DEMO_KEY_DIR"
 

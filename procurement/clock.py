@@ -1,0 +1,36 @@
+"""One pass of the platform's clock: every time-driven step of every app, in one place.
+
+Tenders (``procurement.services.timeline``), credit-list entries and the red-list rule
+(``agencies.clock``), and search documents whose content changes with time
+(``search.indexing.refresh_due``). Each step is idempotent, so two clocks at once, or a pass
+repeated after a crash, do no harm."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from agencies.clock import run_credit_steps
+from procurement.services.timeline import run_due_steps
+from search.indexing import refresh_due
+
+
+@dataclass(frozen=True)
+class Pass:
+    transitions: int
+    credit_steps: int
+    search_refreshes: int
+
+    @property
+    def total(self) -> int:
+        return self.transitions + self.credit_steps + self.search_refreshes
+
+    def __str__(self) -> str:
+        return (
+            f"clock: {self.transitions} transition(s), {self.credit_steps} credit step(s), "
+            f"{self.search_refreshes} search refresh(es)"
+        )
+
+
+def clock_pass() -> Pass:
+    """Run every due step once."""
+    return Pass(run_due_steps(), run_credit_steps(), refresh_due())
