@@ -5,16 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from accounts.models import User
 from agencies import pki
 from agencies.ca import platform_ca
-from agencies.choices import DECIDED_LIST_STATUSES, AdmissionStatus, CreditList, EvaluationStatus
-from agencies.credit import in_force_q, with_credit
+from agencies.choices import DECIDED_LIST_STATUSES, AdmissionStatus, EvaluationStatus
+from agencies.credit import with_credit
+from agencies.filters import AgencyFilterSet, CreditListEntryFilterSet
 from agencies.models import Agency, Certificate, CreditEvent, CreditListEntry, ServiceEvaluation
 from core import clock
 from core.errors import NotFound
+from core.filtering import apply_filters
 from core.permissions import Action, Role, can, organisation_id_of
 from market.access import owned_tenders_q
 
@@ -23,24 +25,12 @@ from market.access import owned_tenders_q
 DIRECTORY_STATUSES = (AdmissionStatus.ADMITTED, AdmissionStatus.SUSPENDED)
 
 
-def agency_directory(*, at: datetime | None = None, filters: dict[str, Any] | None = None) -> QuerySet[Agency]:
-    """The public directory with score and list status at ``at``, one query for the page."""
+def agency_directory(*, at: datetime | None = None, params: Any = None) -> QuerySet[Agency]:
+    """The public directory with score and list status at ``at``, one query for the page,
+    narrowed by the listing's filters (``AgencyFilterSet``)."""
     at = at or clock.now()
-    qs = Agency.objects.filter(status__in=DIRECTORY_STATUSES).select_related("organisation")
-    filters = filters or {}
-    if filters.get("category"):
-        # JSON containment differs between SQLite and PostgreSQL; a quoted-token match works on both.
-        qs = qs.filter(service_categories__icontains=f'"{filters["category"]}"')
-    if filters.get("region"):
-        qs = qs.filter(organisation__region__startswith=filters["region"])
-    if filters.get("q"):
-        qs = qs.filter(Q(organisation__name__icontains=filters["q"]) | Q(organisation__uscc=filters["q"].upper()))
-    qs = with_credit(qs, at)
-    if filters.get("list") == CreditList.BLACK:
-        qs = qs.filter(**{"on_black_list": True})  # annotated by with_credit
-    elif filters.get("list") == CreditList.RED:
-        qs = qs.filter(**{"on_red_list": True})
-    return qs
+    qs = with_credit(Agency.objects.filter(status__in=DIRECTORY_STATUSES).select_related("organisation"), at)
+    return apply_filters(AgencyFilterSet, params, qs)
 
 
 def agency_public(*, uscc: str) -> Agency:
@@ -105,15 +95,18 @@ def revocation_list_pem() -> bytes:
     return pki.crl_build(platform_ca(), revoked, now=now, next_update=now + timedelta(days=1))
 
 
-def list_entries_public(*, list_kind: str | None = None, scope: str = "current") -> QuerySet[CreditListEntry]:
-    """Decided entries: ``current`` ones in force now, or the ``history`` (every decided entry,
-    expired and revoked included). Proposals and dismissals are not public."""
+def list_entries_public(
+    *, params: Any = None, list_kind: str | None = None, scope: str | None = None
+) -> QuerySet[CreditListEntry]:
+    """Decided entries, by the listing's filters (``CreditListEntryFilterSet``): ``scope=current``
+    (the default) those in force now, ``scope=history`` every decided entry, expired and revoked
+    included. Proposals and dismissals are not public."""
     qs = CreditListEntry.objects.filter(status__in=DECIDED_LIST_STATUSES).select_related("agency__organisation")
-    if list_kind:
-        qs = qs.filter(list_kind=list_kind)
-    if scope == "current":
-        qs = qs.filter(in_force_q(clock.now()))
-    return qs
+    data = {key: params.get(key) for key in params} if params else {}
+    # Code that asks for one list or scope says so by keyword; a listing passes its query string.
+    data |= {k: v for k, v in (("list", list_kind), ("scope", scope)) if v}
+    data.setdefault("scope", "current")
+    return apply_filters(CreditListEntryFilterSet, data, qs)
 
 
 def list_entries_for_staff(*, status: str | None = None, list_kind: str | None = None) -> QuerySet[CreditListEntry]:

@@ -7,13 +7,17 @@ from typing import Any
 from django.db.models import QuerySet
 
 from core.errors import NotFound
+from core.filtering import apply_filters
 from core.permissions import Role, role_of
 from market.access import purchaser_owns, tender_visible_q
+from market.filters import NoticeFilterSet, TenderFilterSet
 from market.models import Notice, Objection, Tender
 
 
-def tender_list(*, user: Any) -> QuerySet[Tender]:
-    return Tender.objects.filter(tender_visible_q(user)).select_related("purchaser", "profile")
+def tender_list(*, user: Any, params: Any = None) -> QuerySet[Tender]:
+    """The tenders ``user`` may see, narrowed by the listing's filters (``TenderFilterSet``)."""
+    visible = Tender.objects.filter(tender_visible_q(user)).select_related("purchaser", "profile")
+    return apply_filters(TenderFilterSet, params, visible, user=user)
 
 
 def tender_get(*, user: Any, tender_id: int) -> Tender:
@@ -23,10 +27,13 @@ def tender_get(*, user: Any, tender_id: int) -> Tender:
     return tender
 
 
-def notice_list(*, tender_id: int | None = None) -> QuerySet[Notice]:
-    # Notices exist only for published tenders, so every notice is public.
+def notice_list(*, tender_id: int | None = None, params: Any = None) -> QuerySet[Notice]:
+    """Every notice (notices exist only for published tenders, so all are public), narrowed by the
+    listing's filters (``NoticeFilterSet``)."""
     qs = Notice.objects.select_related("tender")
-    return qs.filter(tender_id=tender_id) if tender_id is not None else qs
+    if tender_id is not None:
+        qs = qs.filter(tender_id=tender_id)
+    return apply_filters(NoticeFilterSet, params, qs)
 
 
 def objection_list(*, user: Any, tender: Tender) -> QuerySet[Objection]:

@@ -4,12 +4,16 @@ portal is its own issue; these prove the session login and give a new user somet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from core.errors import NotFound
+from core.errors import ApplicationError, NotFound
 from market import selectors
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    tenders = selectors.tender_list(user=request.user).order_by("-id")[:30]
+    # The home page takes the tender listing's filters (?status=…&method=…&region=…), as the API does.
+    try:
+        tenders = selectors.tender_list(user=request.user, params=request.GET).order_by("-id")[:30]
+    except ApplicationError as refusal:
+        return render(request, "market/refused.html", {"refusal": refusal}, status=400)
     notices = selectors.notice_list().order_by("-published_at", "-id")[:15]
     return render(request, "market/home.html", {"tenders": tenders, "notices": notices})
 

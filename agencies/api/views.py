@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -19,9 +19,10 @@ from agencies import selectors
 from agencies.api import serializers as s
 from agencies.ca import platform_ca_certificate_pem
 from agencies.choices import DECIDED_LIST_STATUSES
+from agencies.filters import AgencyFilterSet, CreditListEntryFilterSet
 from agencies.models import Agency, Certificate, CreditEvent, CreditEventKind, ServiceEvaluation
 from agencies.services import admission, certificates, credit, lists, registration
-from core.errors import ApplicationError
+from core.filtering import SelectorFilterBackend
 from core.inputs import valid_input
 from core.permissions import Action, HasAction, require
 
@@ -48,22 +49,13 @@ class Directory(generics.ListAPIView):
     permission_classes = [AllowAny]
     serializer_class = s.DirectoryOutput
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("category", str),
-            OpenApiParameter("region", str),
-            OpenApiParameter("q", str, description="name contains, or exact USCC"),
-            OpenApiParameter("list", str, enum=["red", "black"]),
-        ]
-    )
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().get(request, *args, **kwargs)
+    filter_backends = [SelectorFilterBackend]
+    filterset_class = AgencyFilterSet
 
     def get_queryset(self) -> Any:
         if getattr(self, "swagger_fake_view", False):
             return Agency.objects.none()
-        params = self.request.query_params
-        return selectors.agency_directory(filters={k: params.get(k) for k in ("category", "region", "q", "list")})
+        return selectors.agency_directory(params=self.request.query_params)
 
 
 class DirectoryDetail(APIView):
@@ -121,25 +113,11 @@ class PublicCreditList(generics.ListAPIView):
     permission_classes = [AllowAny]
     serializer_class = s.PublicListEntryOutput
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("list", str, enum=["red", "black"]),
-            OpenApiParameter("scope", str, enum=["current", "history"]),
-        ]
-    )
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().get(request, *args, **kwargs)
+    filter_backends = [SelectorFilterBackend]
+    filterset_class = CreditListEntryFilterSet
 
     def get_queryset(self) -> Any:
-        params = self.request.query_params
-        scope = params.get("scope", "current")
-        if scope not in ("current", "history") or params.get("list") not in (None, "red", "black"):
-            raise ApplicationError(
-                "invalid",
-                "scope is current|history and list is red|black.",
-                "参数无效：scope 为 current 或 history，list 为 red 或 black。",
-            )
-        return selectors.list_entries_public(list_kind=params.get("list"), scope=scope)
+        return selectors.list_entries_public(params=self.request.query_params)
 
 
 class EventKinds(generics.ListAPIView):

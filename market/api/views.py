@@ -16,11 +16,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.errors import NotFound
+from core.filtering import SelectorFilterBackend
 from core.inputs import valid_input as _valid
 from core.permissions import MATRIX, Action, HasAction, can
 from market import selectors
 from market.api import serializers as s
-from market.api.filters import NoticeFilter, TenderFilter
+from market.filters import NoticeFilterSet, TenderFilterSet
 from market.models import Notice, RuleProfile
 from market.services import attachments, tenders
 
@@ -29,7 +30,8 @@ class TenderListCreate(generics.ListAPIView):
     """Tenders the caller may see (the public sees published ones). POST: a purchaser creates a draft."""
 
     serializer_class = s.TenderListOutput
-    filterset_class = TenderFilter
+    filter_backends = [SelectorFilterBackend]
+    filterset_class = TenderFilterSet
 
     def get_permissions(self) -> list[Any]:
         if self.request.method == "POST":
@@ -37,7 +39,7 @@ class TenderListCreate(generics.ListAPIView):
         return [AllowAny()]
 
     def get_queryset(self) -> Any:
-        return selectors.tender_list(user=self.request.user)
+        return selectors.tender_list(user=self.request.user, params=self.request.query_params)
 
     @extend_schema(request=s.TenderInput, responses={201: s.TenderOutput})
     def post(self, request: Request) -> Response:
@@ -149,10 +151,11 @@ class NoticeList(generics.ListAPIView):
 
     permission_classes = [AllowAny]
     serializer_class = s.NoticeOutput
-    filterset_class = NoticeFilter
+    filter_backends = [SelectorFilterBackend]
+    filterset_class = NoticeFilterSet
 
     def get_queryset(self) -> Any:
-        return selectors.notice_list()
+        return selectors.notice_list(params=self.request.query_params)
 
 
 class NoticeDetail(generics.RetrieveAPIView):

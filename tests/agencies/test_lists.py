@@ -632,13 +632,20 @@ def test_public_list_reads_the_dates_not_the_stored_status(world, frozen_clock, 
     assert _public_ids(api, list="black") == {future.pk}
 
 
-@pytest.mark.parametrize("params", [{"scope": "all"}, {"scope": "HISTORY"}, {"list": "grey"}, {"list": ""}])
+@pytest.mark.parametrize("params", [{"scope": "all"}, {"scope": "HISTORY"}, {"list": "grey"}])
 def test_public_list_bad_parameters_are_400_with_a_code(api, db, params):
     response = api.get(PUBLIC, params)
     assert response.status_code == 400
     body = response.json()
     assert body["code"] == "invalid"
     assert body["detail"] and body["detail_zh"]
+
+
+def test_an_empty_filter_means_any_as_a_page_form_sends_it(api, world):
+    """The pages share this listing's FilterSet; a form's "any" option submits ``list=``."""
+    red = _decide(world, _propose(world, admitted_agency(world.operator).organisation.agency, list_kind="red"))
+    black = _decide(world, _propose(world, admitted_agency(world.operator).organisation.agency))
+    assert _public_ids(api, list="") == {red.pk, black.pk} == _public_ids(api)
 
 
 # --- who may decide ---------------------------------------------------------------------------------------------

@@ -76,7 +76,8 @@ def _sees(client, surface: str, tender: Tender) -> bool:
     if surface == "page":
         return client.get(f"/tenders/{tender.pk}/").status_code == 200
     if surface == "home":
-        return f'href="/tenders/{tender.pk}/"' in client.get("/").content.decode()
+        tenders_section = client.get("/").content.decode().split("最新公告")[0]  # not the notices' links
+        return f'href="/tenders/{tender.pk}/"' in tenders_section
     if surface == "search":
         ids = {row["id"] for row in client.get("/api/search/tenders/", {"size": 50}).json()["results"]}
         return tender.pk in ids
