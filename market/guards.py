@@ -13,6 +13,7 @@ from core import clock
 from core.errors import ApplicationError
 from market import rules
 from market.choices import Method
+from market.rules import rules_of
 
 Explain = Callable[[Any], ApplicationError]
 
@@ -26,54 +27,54 @@ def guard(explain: Explain) -> Callable[[Callable[[Any], bool]], Callable[[Any],
 
 
 def _earliest(t: Any) -> str:
-    return clock.format_local(rules.min_notice_end(t.profile, t.method, clock.now()))
+    return clock.format_local(rules.min_notice_end(rules_of(t), t.method, clock.now()))
 
 
 @guard(
     lambda t: ApplicationError(
         "deadline_too_early",
-        f"The bid deadline must be no earlier than {_earliest(t)} under the '{t.profile.name}' rules.",
-        f"投标截止时间不得早于 {_earliest(t)}（{t.profile.name} 规则）。",
+        f"The bid deadline must be no earlier than {_earliest(t)} under the '{rules_of(t).name}' rules.",
+        f"投标截止时间不得早于 {_earliest(t)}（{rules_of(t).name} 规则）。",
     )
 )
 def deadline_far_enough(tender: Any) -> bool:
     """Publication now leaves at least the profile's minimum notice period before the deadline."""
-    return bool(tender.bid_deadline >= rules.min_notice_end(tender.profile, tender.method, clock.now()))
+    return bool(tender.bid_deadline >= rules.min_notice_end(rules_of(tender), tender.method, clock.now()))
 
 
 @guard(
     lambda t: ApplicationError(
         "method_not_allowed",
-        f"The '{t.profile.name}' rules do not allow selection by lot.",
-        f"“{t.profile.name}”规则不允许以抽签方式选取。",
+        f"The '{rules_of(t).name}' rules do not allow selection by lot.",
+        f"“{rules_of(t).name}”规则不允许以抽签方式选取。",
     )
 )
 def method_allowed(tender: Any) -> bool:
-    return rules.method_is_allowed(tender.profile, tender.method)
+    return rules.method_is_allowed(rules_of(tender), tender.method)
 
 
 @guard(
     lambda t: ApplicationError(
         "bond_too_high",
-        f"The bid bond may be at most {rules.max_bond(t.profile, t.budget)} (2% of the budget).",
-        f"投标保证金不得超过 {rules.max_bond(t.profile, t.budget)} 元（预算的2%）。",
+        f"The bid bond may be at most {rules.max_bond(rules_of(t), t.budget)} (2% of the budget).",
+        f"投标保证金不得超过 {rules.max_bond(rules_of(t), t.budget)} 元（预算的2%）。",
     )
 )
 def bond_within_limit(tender: Any) -> bool:
-    return bool(tender.bond_amount <= rules.max_bond(tender.profile, tender.budget))
+    return bool(tender.bond_amount <= rules.max_bond(rules_of(tender), tender.budget))
 
 
 @guard(
     lambda t: ApplicationError(
         "direct_not_allowed",
-        f"Direct selection needs a budget of at most {t.profile.direct_budget_cap} and a written reason.",
-        f"直接选取要求预算不超过 {t.profile.direct_budget_cap} 元并写明理由。",
+        f"Direct selection needs a budget of at most {rules_of(t).direct_budget_cap} and a written reason.",
+        f"直接选取要求预算不超过 {rules_of(t).direct_budget_cap} 元并写明理由。",
     )
 )
 def direct_selection_justified(tender: Any) -> bool:
     if tender.method != Method.DIRECT:
         return True
-    return bool(tender.budget <= tender.profile.direct_budget_cap and tender.direct_reason.strip())
+    return bool(tender.budget <= rules_of(tender).direct_budget_cap and tender.direct_reason.strip())
 
 
 @guard(

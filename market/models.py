@@ -91,6 +91,8 @@ class Tender(FSMModelMixin, models.Model):
     suspension_cause = models.CharField(max_length=10, blank=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
     published_at = models.DateTimeField(null=True, blank=True)
+    # The rule profile's values at publication (market.rules.rules_of reads them; never tender.profile).
+    rules_snapshot = models.JSONField(null=True, blank=True, editable=False)
     opening_ends_at = models.DateTimeField(null=True, blank=True)
     # When the opening ceremony opened the bids (the threshold of key shares was met).
     opened_at = models.DateTimeField(null=True, blank=True)

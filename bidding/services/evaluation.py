@@ -35,6 +35,7 @@ from core.errors import ApplicationError, NotFound, require_reason
 from market.access import require_own_tender
 from market.choices import Method, NoticeKind, TenderStatus
 from market.models import Tender
+from market.rules import rules_of
 from market.services.notices import notice_publish
 from market.services.transitions import tender_move
 
@@ -56,7 +57,7 @@ def draws_lots(tender: Tender) -> bool:
     and breaks them by receipt time where lots are forbidden."""
     if tender.method in (Method.LOTTERY, Method.OPTIMAL_PRICE):
         return True
-    return tender.method == Method.LOWEST_PRICE and tender.profile.lottery_allowed
+    return tender.method == Method.LOWEST_PRICE and rules_of(tender).lottery_allowed
 
 
 def _lottery_context(tender: Tender) -> dict[str, str]:
@@ -186,7 +187,7 @@ def _outcome(tender: Tender, bids: list[methods.ValidBid], *, pick: tuple[int, s
         scores = {
             m: {k: v for k, v in sheet.items() if k in ids} for m, sheet in _scores(tender, _round(tender)).items()
         }
-        members = tender.profile.committee_min_members
+        members = rules_of(tender).committee_min_members
         if len(scores) < members or len(scores) % 2 == 0:
             raise ApplicationError(
                 "committee_incomplete",
@@ -346,7 +347,7 @@ def _conclude_locked(tender: Tender, *, actor: User | None, pick: tuple[int, str
         return evaluation
     by_id = {b.pk: b for b in standing}
     first = by_id[outcome.ranking[0]]
-    publicity_ends_at = clock.now() + tender.profile.publicity_period
+    publicity_ends_at = clock.now() + rules_of(tender).publicity_period
     tender_move(
         tender,
         tender.record_result,

@@ -59,7 +59,7 @@ def _validate(tender: Tender) -> None:
             "最低限价不得高于预算（最高限价）。",
             fields={"price_floor": [f"<= {tender.budget}"]},
         )
-    floor = rules.min_bids_for(tender.profile, tender.method)
+    floor = rules.min_bids_for(rules.rules_of(tender), tender.method)
     if tender.min_bids < floor:
         raise ApplicationError(
             "min_bids_too_low",
@@ -85,7 +85,7 @@ def tender_create(*, actor: User, data: dict[str, Any], profile_name: str | None
     profile = _profile(profile_name)
     fields = {k: v for k, v in data.items() if k in EDITABLE_FIELDS}
     if fields.get("min_bids") is None:
-        fields["min_bids"] = rules.min_bids_for(profile, fields.get("method", ""))
+        fields["min_bids"] = rules.min_bids_for(rules.rules_from_profile(profile), fields.get("method", ""))
     with transaction.atomic():
         tender = Tender(
             purchaser=actor.organisation,

@@ -19,6 +19,7 @@ from market.access import require_own_tender
 from market.choices import ObjectionKind, ObjectionStatus, TenderStatus
 from market.locks import lock_tender
 from market.models import Objection
+from market.rules import rules_of
 from market.services.tenders import resume_locked, suspend_locked
 from procurement.services.timeline import tender_catch_up
 
@@ -71,11 +72,11 @@ def objection_raise(*, actor: User, tender_id: int, kind: str, text: str) -> Obj
                 status=409,
             )
         now = clock.now()
-        if kind == ObjectionKind.DOCUMENTS and now > tender.bid_deadline - tender.profile.objection_cutoff:
+        if kind == ObjectionKind.DOCUMENTS and now > tender.bid_deadline - rules_of(tender).objection_cutoff:
             raise ApplicationError(
                 "objection_too_late",
-                f"Objections to the documents close {tender.profile.objection_cutoff} before the deadline.",
-                f"对招标文件的异议应在投标截止时间 {tender.profile.objection_cutoff} 前提出。",
+                f"Objections to the documents close {rules_of(tender).objection_cutoff} before the deadline.",
+                f"对招标文件的异议应在投标截止时间 {rules_of(tender).objection_cutoff} 前提出。",
                 status=409,
             )
         organisation = actor.organisation
@@ -91,7 +92,7 @@ def objection_raise(*, actor: User, tender_id: int, kind: str, text: str) -> Obj
             raised_by=actor,
             text=text,
             raised_at=now,
-            reply_due_at=now + tender.profile.objection_reply_period,
+            reply_due_at=now + rules_of(tender).objection_reply_period,
         )
         audit_record(actor=actor, action="objection.raise", obj=objection, after=_snapshot(objection))
         if kind != ObjectionKind.OPENING and tender.status != TenderStatus.SUSPENDED:

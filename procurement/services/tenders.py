@@ -25,6 +25,7 @@ from market.access import require_own_tender
 from market.choices import FINAL_STATUSES, NoticeKind, TenderStatus
 from market.locks import lock_tender
 from market.models import Tender
+from market.rules import rules_from_profile, rules_of, rules_to_json
 from market.services.notices import notice_publish
 from market.services.tenders import suspend_locked
 from market.services.transitions import tender_move, tender_snapshot
@@ -37,7 +38,17 @@ def tender_approve(*, actor: User, tender_id: int) -> Tender:
     require(actor, Action.TENDER_APPROVE)
     with transaction.atomic():
         tender = lock_tender(tender_id)
-        tender_move(tender, tender.approve, actor=actor, action="tender.approve", changes={"published_at": clock.now()})
+        # The tender is bound from now on by the rules as they stand (market.rules.rules_of); the
+        # audit entry records them, so a supervisor sees what the tender was published under.
+        bound = rules_to_json(rules_from_profile(tender.profile))
+        tender_move(
+            tender,
+            tender.approve,
+            actor=actor,
+            action="tender.approve",
+            changes={"published_at": clock.now(), "rules_snapshot": bound},
+            note={"rules": bound},
+        )
         # The opening key is made now and its public half goes out with the notice (DOMAIN.md, bids §2).
         opening_key = opening_key_create(tender=tender, actor=actor)
         # A method that draws lots commits to its secret now; the commitment goes out with the notice.
@@ -107,7 +118,7 @@ def tender_amend(*, actor: User, tender_id: int, title: str, body: str, new_dead
                     "deadline_earlier", "An amendment cannot bring the deadline forward.", "变更不得提前投标截止时间。"
                 )
             deadline = new_deadline
-        earliest = now + tender.profile.amendment_cutoff
+        earliest = now + rules_of(tender).amendment_cutoff
         moved_by_rule = deadline < earliest
         if moved_by_rule:
             deadline = earliest

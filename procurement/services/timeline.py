@@ -28,6 +28,7 @@ from market import guards
 from market.choices import NoticeKind, TenderStatus
 from market.locks import lock_tender
 from market.models import Tender
+from market.rules import rules_of
 from market.services.notices import notice_publish
 from market.services.transitions import tender_move
 
@@ -59,7 +60,7 @@ def _close_bids(tender: Tender, now: datetime) -> bool:
     equals the bid deadline (招标投标法 §34)."""
     received = bid_selectors.received_bid_count(tender)
     if received >= tender.min_bids:
-        ends = tender.bid_deadline + tender.profile.decryption_window
+        ends = tender.bid_deadline + rules_of(tender).decryption_window
         tender_move(
             tender, tender.start_opening, actor=None, action="tender.start_opening", changes={"opening_ends_at": ends}
         )
@@ -121,7 +122,7 @@ def _end_publicity(tender: Tender, now: datetime) -> bool:
     if not guards.no_pending_objection(tender):
         return False
     assert tender.publicity_ends_at is not None  # the step is due, so the period has an end
-    contract_due_at = now + tender.profile.contract_period
+    contract_due_at = now + rules_of(tender).contract_period
     tender_move(
         tender,
         tender.award,
