@@ -6,7 +6,7 @@ from django.db.models import QuerySet
 from django.forms.models import model_to_dict
 from django.http import HttpRequest
 
-from core.audit import audit_record
+from core.audit import audit_chain, audit_record
 from core.models import AuditEntry
 
 
@@ -65,3 +65,8 @@ class AuditEntryAdmin(ReadOnlyAdmin):
     list_display = ("seq", "created", "actor_label", "action", "object_type", "object_id")
     list_filter = ("action", "object_type")
     search_fields = ("object_id", "actor_label")
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
+        # Entries committed but not yet chained get their seq first (a short step of its own).
+        audit_chain()
+        return super().changelist_view(request, extra_context)

@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.audit import audit_verify
+from core.audit import audit_verify, chained_entries
 from core.models import AuditEntry
 from core.pagination import NewestFirstCursorPagination
 from core.permissions import Action, HasAction
@@ -39,7 +39,9 @@ class AuditPagination(NewestFirstCursorPagination):
 
 
 class AuditList(generics.ListAPIView[AuditEntry]):
-    """The audit trail, newest first; filter with ?object_type=market.tender&object_id=12&action=…"""
+    """The audit trail, newest first; filter with ?object_type=market.tender&object_id=12&action=…
+    Entries committed but not yet chained are chained first; entries of transactions still running
+    are not shown."""
 
     permission_classes = [HasAction.for_(Action.AUDIT_READ)]
     serializer_class = AuditEntryOutput
@@ -47,7 +49,7 @@ class AuditList(generics.ListAPIView[AuditEntry]):
     filterset_fields = ("object_type", "object_id", "action")
 
     def get_queryset(self) -> Any:
-        return AuditEntry.objects.all()
+        return chained_entries()
 
 
 class AuditVerify(APIView):

@@ -1,7 +1,20 @@
 """Append to and verify the hash-chained audit trail.
 
-Every transition and every write by a user calls :func:`audit_record` inside the transaction
-that makes the change, so the entry and the change commit or roll back together.
+Two steps, so that no transaction holds the chain's one lock while it does slow work:
+
+1. **Record.** Every transition and every write by a user calls :func:`audit_record` inside the
+   transaction that makes the change. It inserts the entry *pending* (no ``seq``, ``prev_hash`` or
+   ``hash``) and takes no lock, so the entry and the change commit or roll back together, and a
+   long transaction (an opening decrypting hundreds of bids, a publication making keys) blocks no
+   other writer.
+2. **Chain.** :func:`audit_chain` is a short transaction of its own: it locks the chain's head and
+   gives every committed pending entry, in insertion order, the next ``seq``, the previous entry's
+   hash and its own hash. It runs after the commit of every transaction that recorded something
+   (``transaction.on_commit``), and again at the start of every reader of the chain and of each
+   clock pass, so a crash between the commit and the chaining only delays the chaining.
+
+The database refuses every UPDATE of an entry except that one (``seq``/``prev_hash``/``hash`` from
+empty to set, nothing else changed) and every DELETE (core migration 0004).
 """
 
 from __future__ import annotations
@@ -11,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
 
-from django.db import models, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
 
 from core import clock
 from core.canonical import canonical_json, to_jsonable
@@ -47,30 +60,69 @@ def audit_record(
     before: Any = None,
     after: Any = None,
 ) -> AuditEntry:
-    """Append one entry. ``actor`` is a user, or ``None`` for the clock (system)."""
+    """Record one entry, pending, in the caller's transaction; it is chained once that commits.
+    ``actor`` is a user, or ``None`` for the clock (system)."""
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or str(obj.pk)
+    entry = AuditEntry.objects.create(
+        created=clock.now(),
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        actor_label=actor.get_username() if actor is not None and actor.is_authenticated else SYSTEM_CLOCK,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        before=to_jsonable(before),
+        after=to_jsonable(after),
+    )
+    _chain_after_commit()
+    return entry
+
+
+def _chain_after_commit() -> None:
+    """Chain once the outermost transaction commits: one callback per transaction, however many
+    entries it records (a callback dropped with a rolled-back savepoint is registered again)."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    if any(callback[1] is _chain_committed for callback in connection.run_on_commit):
+        return
+    # robust: the change is committed whatever happens here; a failed chaining is retried by the
+    # next writer, the clock pass or any reader.
+    transaction.on_commit(_chain_committed, robust=True)
+
+
+def _chain_committed() -> None:
+    audit_chain()
+
+
+def audit_chain() -> int:
+    """Give every pending entry this transaction can see (the committed ones, when called with no
+    transaction open) its place at the end of the chain. Holds the head's lock only for this short
+    step. Returns how many entries were chained."""
     with transaction.atomic():
         head, _ = AuditHead.objects.select_for_update().get_or_create(pk=1)
-        entry = AuditEntry(
-            seq=head.last_seq + 1,
-            created=clock.now(),
-            actor=actor if actor is not None and actor.is_authenticated else None,
-            actor_label=actor.get_username() if actor is not None and actor.is_authenticated else SYSTEM_CLOCK,
-            action=action,
-            object_type=object_type,
-            object_id=object_id,
-            before=to_jsonable(before),
-            after=to_jsonable(after),
-            prev_hash=head.last_hash,
-        )
-        entry.hash = entry_hash(entry)
-        entry.save()
-        head.last_seq = entry.seq
-        head.last_hash = entry.hash
+        # After the lock: under READ COMMITTED this statement sees every entry committed so far,
+        # including those a concurrent chainer has just chained (which are no longer pending).
+        pending = list(AuditEntry.objects.filter(seq__isnull=True).order_by("id"))
+        if not pending:
+            return 0
+        seq, prev = head.last_seq, head.last_hash
+        for entry in pending:
+            seq += 1
+            entry.seq, entry.prev_hash = seq, prev
+            entry.hash = prev = entry_hash(entry)
+        # The one UPDATE the append-only trigger lets through. AuditEntry's own manager refuses
+        # every update, so the chaining goes through a plain queryset.
+        models.QuerySet[AuditEntry](AuditEntry).bulk_update(pending, ["seq", "prev_hash", "hash"], batch_size=500)
+        head.last_seq, head.last_hash = seq, prev
         head.save(update_fields=["last_seq", "last_hash"])
-    return entry
+    return len(pending)
+
+
+def chained_entries() -> models.QuerySet[AuditEntry]:
+    """The chain as readers see it: everything committed so far chained first, then only chained
+    entries (a pending one belongs to a transaction still running or just committed)."""
+    audit_chain()
+    return AuditEntry.objects.filter(seq__isnull=False)
 
 
 @dataclass(frozen=True)
@@ -82,11 +134,12 @@ class VerifyResult:
 
 
 def audit_verify() -> VerifyResult:
-    """Walk the whole chain in order and report the first entry that does not fit."""
+    """Chain what is committed, then walk the whole chain in order and report the first entry
+    that does not fit."""
     expected_prev = GENESIS_HASH
     expected_seq = 1
     checked = 0
-    for entry in AuditEntry.objects.order_by("seq").iterator(chunk_size=2000):
+    for entry in chained_entries().order_by("seq").iterator(chunk_size=2000):
         if entry.seq != expected_seq:
             return VerifyResult(
                 False, checked, expected_seq, f"entry #{expected_seq} is missing (next present is #{entry.seq})"

@@ -63,7 +63,7 @@ def test_every_decision_from_every_state(world, decision, state):
     last = body["decisions"][-1]
     assert (last["action"], last["from_status"], last["to_status"]) == (decision, state, target)
     assert last["decided_by"] == world.operator.username
-    entry = AuditEntry.objects.order_by("-seq").first()
+    entry = AuditEntry.objects.order_by("-id").first()
     assert entry.action == f"agency.{decision}" and entry.after["status"] == target
     # The agency sees the decision and its reason on its own profile.
     member = agency.organisation.users.get()

@@ -135,13 +135,13 @@ def test_catch_up_moves_the_stored_status_at_the_edges_once_each(world, frozen_c
 
     step_at(start - MS, L.DECIDED, 0)
     step_at(start, L.IN_FORCE, 1)
-    last = AuditEntry.objects.order_by("-seq").first()
+    last = AuditEntry.objects.order_by("-id").first()
     assert (last.action, last.object_id, last.actor_id) == ("credit_list.in_force", str(entry.pk), None)
     assert (last.before["status"], last.after["status"]) == (L.DECIDED, L.IN_FORCE)
 
     step_at(end - MS, L.IN_FORCE, 0)
     step_at(end, L.EXPIRED, 1)
-    last = AuditEntry.objects.order_by("-seq").first()
+    last = AuditEntry.objects.order_by("-id").first()
     assert (last.action, last.object_id) == ("credit_list.expired", str(entry.pk))
     assert (last.before["status"], last.after["status"]) == (L.IN_FORCE, L.EXPIRED)
 

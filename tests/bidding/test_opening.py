@@ -25,6 +25,7 @@ from market.models import Notice
 from procurement.services.timeline import run_due_steps
 from tests.bidding.test_submission import post
 from tests.conftest import client_for
+from tests.dba import append_only_triggers_off
 from tests.factories import HOLDER_KEYS, admitted_agency, bid_envelope, signing_key
 
 
@@ -116,9 +117,10 @@ def test_opening_verify_command(world, tender, tmp_path):
     ca.write_bytes(client_for(world.agency).get("/api/public/ca/").content)
     call_command("opening_verify", tender.reference, "--ca", str(ca), stdout=out)
     assert "opening record verified" in out.getvalue() and "3 bids, 3 valid" in out.getvalue()
-    # A record changed in the database no longer verifies.
+    # A record changed in the database (by someone who can switch its triggers off) no longer verifies.
     notice = Notice.objects.get(tender=tender, kind="opening_record")
     data = {**notice.data, "record": {**notice.data["record"], "title": "改过的标题"}}
+    append_only_triggers_off(Notice)
     Notice.objects.filter(pk=notice.pk).update(data=data)
     with pytest.raises(CommandError, match="does NOT verify"):
         call_command("opening_verify", tender.reference, stdout=io.StringIO())

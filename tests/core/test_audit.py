@@ -4,9 +4,10 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from core.audit import audit_record, audit_verify
+from core.audit import audit_chain, audit_record, audit_verify
 from core.models import AuditEntry
 from market.choices import TenderStatus
+from tests.dba import append_only_triggers_off
 
 
 @pytest.fixture
@@ -14,10 +15,15 @@ def chain(world):
     """A real chain: a tender taken from draft to published writes several entries."""
     world.in_state(TenderStatus.PUBLISHED)
     assert AuditEntry.objects.count() >= 4
+    # The test's transaction never commits, so the after-commit chaining is run here.
+    audit_chain()
     return list(AuditEntry.objects.order_by("seq"))
 
 
 def _sql(statement: str, *params) -> None:
+    """Behind the application's back: a database administrator who first switches off the
+    append-only triggers (undone with the test's transaction), then rewrites the table."""
+    append_only_triggers_off(AuditEntry)
     with connection.cursor() as cursor:
         cursor.execute(statement.replace("{t}", AuditEntry._meta.db_table), params)
 
@@ -63,6 +69,16 @@ def test_rows_cut_off_the_end_are_caught(chain):
     _sql("DELETE FROM {t} WHERE seq = %s", chain[-1].seq)
     result = audit_verify()
     assert (result.ok, result.broken_seq) == (False, chain[-1].seq)
+
+
+def test_entry_put_back_to_pending_is_caught(chain):
+    """Emptying an entry's chain columns would let the chaining step re-chain it at the end: the gap it
+    leaves is still caught."""
+    victim = chain[1]
+    _sql("UPDATE {t} SET seq = NULL, prev_hash = NULL, hash = NULL WHERE seq = %s", victim.seq)
+    result = audit_verify()
+    assert (result.ok, result.broken_seq) == (False, victim.seq)
+    assert "missing" in result.reason
 
 
 def test_rehashed_forgery_is_caught_by_the_next_link(chain):
