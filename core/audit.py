@@ -112,7 +112,8 @@ def audit_chain() -> int:
             entry.hash = prev = entry_hash(entry)
         # The one UPDATE the append-only trigger lets through. AuditEntry's own manager refuses
         # every update, so the chaining goes through a plain queryset.
-        models.QuerySet[AuditEntry](AuditEntry).bulk_update(pending, ["seq", "prev_hash", "hash"], batch_size=500)
+        plain: models.QuerySet[AuditEntry] = models.QuerySet(model=AuditEntry)
+        plain.bulk_update(pending, ["seq", "prev_hash", "hash"], batch_size=500)
         head.last_seq, head.last_hash = seq, prev
         head.save(update_fields=["last_seq", "last_hash"])
     return len(pending)

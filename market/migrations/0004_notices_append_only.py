@@ -50,7 +50,7 @@ def _run(statements):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("market", "0002_rule_profiles"),
+        ("market", "0003_tender_rules_snapshot"),
     ]
 
     operations = [
