@@ -120,7 +120,7 @@ _seq = iter(range(1, 10**9))
 
 
 def _uscc(n: int) -> str:
-    from agencies.uscc import uscc_check_char
+    from accounts.uscc import uscc_check_char
 
     first17 = f"91360100{n:09d}"
     return first17 + uscc_check_char(first17)

@@ -59,16 +59,18 @@ def audit_record(
     object_id: str = "",
     before: Any = None,
     after: Any = None,
+    system_label: str = SYSTEM_CLOCK,
 ) -> AuditEntry:
     """Record one entry, pending, in the caller's transaction; it is chained once that commits.
-    ``actor`` is a user, or ``None`` for the clock (system)."""
+    ``actor`` is a user, or ``None`` for the platform itself: the clock, or a management command
+    run by the server's administrator (``system_label`` names which, e.g. ``system:centre_init``)."""
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or str(obj.pk)
     entry = AuditEntry.objects.create(
         created=clock.now(),
         actor=actor if actor is not None and actor.is_authenticated else None,
-        actor_label=actor.get_username() if actor is not None and actor.is_authenticated else SYSTEM_CLOCK,
+        actor_label=actor.get_username() if actor is not None and actor.is_authenticated else system_label,
         action=action,
         object_type=object_type,
         object_id=object_id,

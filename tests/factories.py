@@ -13,9 +13,9 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from accounts.models import ROLE_OF_KIND, Organisation, User
+from accounts.uscc import uscc_check_char
 from agencies import pki
 from agencies.services import admission, certificates, registration
-from agencies.uscc import uscc_check_char
 from bidding import crypto, protocol
 from bidding.models import Bid, OpeningKey
 from bidding.services import opening, submission

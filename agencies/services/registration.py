@@ -14,12 +14,12 @@ from django.db import IntegrityError, transaction
 
 from accounts.choices import OrganisationKind
 from accounts.models import Organisation, User
+from accounts.uscc import uscc_is_valid
 from accounts.validators import validate_region_code
 from agencies.choices import AdmissionStatus, RestrictedAction
 from agencies.eligibility import agency_may
 from agencies.locks import lock_agency
 from agencies.models import LOCAL, AdmissionDecision, Agency, Qualification
-from agencies.uscc import uscc_is_valid
 from core import clock, storage
 from core.audit import audit_record
 from core.errors import ApplicationError, NotFound

@@ -11,7 +11,7 @@ from agencies.services import admission, lists, registration
 from core.audit import audit_verify
 from core.errors import ApplicationError
 from core.models import AuditEntry
-from tests.agencies.test_uscc import VALID
+from tests.accounts.test_uscc import VALID
 from tests.factories import World, applied_agency
 from tests.market.test_concurrency import race
 

@@ -15,8 +15,8 @@ from accounts.models import User
 from agencies.models import Agency, Qualification
 from core import clock
 from core.models import AuditEntry
+from tests.accounts.test_uscc import VALID
 from tests.agencies.helpers import agencies_state
-from tests.agencies.test_uscc import VALID
 from tests.conftest import client_for
 from tests.factories import applied_agency, qualification_data
 
@@ -55,7 +55,7 @@ def test_an_agency_registers_and_waits_for_review(db):
 
 def _corruptions(code: str):
     """Every single-character change of a valid code to another alphabet character, a sample of each position."""
-    from agencies.uscc import ALPHABET
+    from accounts.uscc import ALPHABET
 
     for i in range(18):
         replacement = next(c for c in ALPHABET if c != code[i])

@@ -25,6 +25,7 @@ from rest_framework.authtoken.models import Token
 
 from accounts.choices import OrganisationKind
 from accounts.models import ROLE_OF_KIND, Organisation, User
+from accounts.uscc import uscc_is_valid
 from agencies import pki
 from agencies.ca import platform_ca
 from agencies.choices import AdmissionStatus, CertificatePurpose, CreditList, EvaluationStatus, ListEntryStatus
@@ -41,7 +42,6 @@ from agencies.models import (
     ServiceEvaluation,
 )
 from agencies.selectors import list_entries_public
-from agencies.uscc import uscc_is_valid
 from bidding import crypto, lottery, methods, protocol
 from bidding.client import main as client_main
 from bidding.models import Bid, BidStatus, CommitteeScore, EvaluationRecord, KeyHolderRole, KeyShare, OpeningRecord

@@ -64,6 +64,7 @@ from django.db import transaction
 
 from accounts.choices import OrganisationKind
 from accounts.models import ROLE_OF_KIND, Organisation, User
+from accounts.uscc import uscc_check_char
 from agencies import pki
 from agencies.ca import platform_ca
 from agencies.choices import AdmissionStatus, CertificatePurpose, CreditList, EvaluationStatus, RestrictedAction
@@ -86,7 +87,6 @@ from agencies.services.lists import (
     list_entry_revoke,
 )
 from agencies.services.registration import agency_register, qualification_add
-from agencies.uscc import uscc_check_char
 from bidding import crypto, lottery, protocol
 from bidding.models import Bid, BidStatus, EvaluationRecord, OpeningRecord
 from bidding.services import submission

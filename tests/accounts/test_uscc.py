@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agencies.uscc import ALPHABET, uscc_check_char, uscc_is_valid
+from accounts.uscc import ALPHABET, uscc_check_char, uscc_is_valid
 
 # Codes as published on business licences. Each check character was computed by hand; the first:
 #
