@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 
 from accounts.choices import OrganisationKind
 from accounts.models import Organisation, User
-from accounts.uscc import uscc_is_valid
+from accounts.services import uscc_checked
 from accounts.validators import validate_region_code
 from agencies.choices import AdmissionStatus, RestrictedAction
 from agencies.eligibility import agency_may
@@ -42,19 +42,6 @@ def _check_categories(categories: Any) -> list[str]:
     if unknown:
         raise _invalid("service_categories", f"Unknown categories: {unknown}.", f"未知服务类别：{unknown}。")
     return sorted(set(categories))
-
-
-def check_uscc(uscc: str) -> str:
-    """The code, upper-cased, or a 400 saying it fails GB 32100-2015's check."""
-    code = (uscc or "").strip().upper()
-    if not uscc_is_valid(code):
-        raise _invalid(
-            "uscc",
-            "This is not a valid unified social credit code (wrong length, character or check character).",
-            "统一社会信用代码无效（长度、字符或校验码错误）。",
-            code="invalid_uscc",
-        )
-    return code
 
 
 def agency_snapshot(agency: Agency) -> dict[str, Any]:
@@ -107,7 +94,7 @@ def agency_register(
     introduction: str = "",
 ) -> Agency:
     """A new agency and its first user, applying for admission (入驻申请). Anyone may call this."""
-    uscc = check_uscc(uscc)
+    uscc = uscc_checked(uscc)
     categories = _check_categories(service_categories)
     name = (name or "").strip()
     if not name:
