@@ -181,3 +181,19 @@ class RuleProfileOutput(serializers.ModelSerializer[RuleProfile]):
     class Meta:
         model = RuleProfile
         exclude = ("id",)
+
+
+class MeOrganisationOutput(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    kind = serializers.CharField()
+    uscc = serializers.CharField()
+
+
+class MeOutput(serializers.Serializer[Any]):
+    """Who am I: role, organisation (null for a user without one) and the actions the role may take."""
+
+    username = serializers.CharField()
+    role = serializers.CharField()
+    organisation = MeOrganisationOutput(allow_null=True)
+    actions = serializers.ListField(child=serializers.CharField())

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from django.http import FileResponse
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -180,16 +179,15 @@ class RuleProfileList(generics.ListAPIView[Any]):
 
 
 class Me(APIView):
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses=s.MeOutput)
     def get(self, request: Request) -> Response:
         """Who am I: role, organisation and the actions my role may take."""
         user = actor(request)
         org = user.organisation
-        return Response(
-            {
-                "username": user.username,
-                "role": user.role,
-                "organisation": {"id": org.pk, "name": org.name, "kind": org.kind, "uscc": org.uscc} if org else None,
-                "actions": sorted(a.value for a in MATRIX if can(user, a)),
-            }
-        )
+        me = {
+            "username": user.username,
+            "role": user.role,
+            "organisation": {"id": org.pk, "name": org.name, "kind": org.kind, "uscc": org.uscc} if org else None,
+            "actions": sorted(a.value for a in MATRIX if can(user, a)),
+        }
+        return Response(s.MeOutput(me).data)
