@@ -28,3 +28,11 @@ def test_checker_rejects_an_undocumented_field():
         jsonschema.validate({**good, "extra": 1}, schema)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({**good, "actions": "tender.create"}, schema)
+
+
+def test_audit_verify_matches_schema(world, api):
+    world.draft()  # something in the chain to walk
+    api.force_authenticate(world.supervisor)
+    result = api.get("/api/audit/verify/").json()
+    assert result["ok"] is True and result["checked"] > 0 and result["broken_seq"] is None
+    assert_matches(result, "/api/audit/verify/", "get")
