@@ -393,3 +393,12 @@ def credit_summary(agency: Agency, events: Any, entries: Any) -> dict[str, Any]:
         "events": CreditEventOutput(events, many=True).data,
         "list_entries": PublicListEntryOutput(entries, many=True).data,
     }
+
+
+class CreditSummaryOutput(serializers.Serializer[Any]):
+    """An agency's own credit: score, list standing, the events and the decided list entries."""
+
+    score = serializers.IntegerField(allow_null=True)
+    list_status = serializers.CharField(allow_null=True)
+    events = CreditEventOutput(many=True)
+    list_entries = PublicListEntryOutput(many=True)

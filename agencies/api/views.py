@@ -202,7 +202,7 @@ class MyCertificates(APIView):
 class MyCredit(APIView):
     permission_classes = [HasAction.for_(Action.AGENCY_MANAGE_OWN)]
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses=s.CreditSummaryOutput)
     def get(self, request: Request) -> Response:
         agency = selectors.agency_own(user=actor(request))
         events = selectors.credit_events(user=actor(request))

@@ -36,3 +36,10 @@ def test_audit_verify_matches_schema(world, api):
     result = api.get("/api/audit/verify/").json()
     assert result["ok"] is True and result["checked"] > 0 and result["broken_seq"] is None
     assert_matches(result, "/api/audit/verify/", "get")
+
+
+def test_agency_own_credit_matches_schema(world, api):
+    api.force_authenticate(world.agency)
+    credit = api.get("/api/agencies/me/credit/").json()
+    assert isinstance(credit["events"], list) and isinstance(credit["list_entries"], list)
+    assert_matches(credit, "/api/agencies/me/credit/", "get")
