@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint install serve migrate clean
+.PHONY: demo test lint install serve migrate clean schema
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,11 @@ lint: install
 	DJANGO_DEBUG=1 $(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports --no-cache
 	DJANGO_DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
+	mkdir -p var && DJANGO_DEBUG=1 $(PY) manage.py spectacular --validate --fail-on-warn --file var/openapi.check.yaml && diff -u docs/openapi.yaml var/openapi.check.yaml || (echo 'docs/openapi.yaml is stale: run make schema' && false)
+
+# Regenerate the committed OpenAPI schema; `make lint` fails when it is stale.
+schema: install
+	DJANGO_DEBUG=1 $(PY) manage.py spectacular --validate --fail-on-warn --file docs/openapi.yaml
 
 clean:
 	rm -rf var/test-agora*.sqlite3* .pytest_cache .mypy_cache .ruff_cache

@@ -33,11 +33,13 @@ class OrganisationAdmin(AuditedAdmin):
 
 
 @admin.register(User)
-class AgoraUserAdmin(AuditedAdmin, UserAdmin):  # type: ignore[misc,type-arg]  # the stub is generic, the class is not
+# UserAdmin is generic only in the stubs; subscripting it fails at runtime.
+class AgoraUserAdmin(AuditedAdmin, UserAdmin):  # type: ignore[misc,type-arg]
     # The password hash never goes into the trail; that it changed shows as a "change" entry.
     audit_exclude = ("password",)
     list_display = ("username", "organisation", "role", "is_staff", "is_active")
     list_filter = ("role", "is_staff", "is_active")
+    # The stubs type ModelAdmin.fieldsets as optional; UserAdmin always sets it.
     fieldsets = (*UserAdmin.fieldsets, ("Agora", {"fields": ("organisation", "role")}))  # type: ignore[misc]
     add_fieldsets = (*UserAdmin.add_fieldsets, ("Agora", {"fields": ("organisation", "role")}))
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 from rest_framework import serializers
@@ -27,7 +28,7 @@ from market.choices import Category
 # --- input -----------------------------------------------------------------------------------------
 
 
-class RegisterInput(serializers.Serializer):
+class RegisterInput(serializers.Serializer[Any]):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(write_only=True, style={"input_type": "password"})
     name = serializers.CharField(max_length=200)
@@ -42,7 +43,7 @@ class RegisterInput(serializers.Serializer):
     introduction = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class ProfileInput(serializers.Serializer):
+class ProfileInput(serializers.Serializer[Any]):
     legal_representative = serializers.CharField(max_length=60, required=False)
     contact_name = serializers.CharField(max_length=60, required=False, allow_blank=True)
     contact_phone = serializers.CharField(max_length=30, required=False, allow_blank=True)
@@ -52,7 +53,7 @@ class ProfileInput(serializers.Serializer):
     service_categories = serializers.ListField(child=serializers.CharField(max_length=40), required=False)
 
 
-class QualificationInput(serializers.Serializer):
+class QualificationInput(serializers.Serializer[Any]):
     category = serializers.ChoiceField(choices=Category.choices)
     kind = serializers.CharField(max_length=120)
     grade = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
@@ -63,27 +64,27 @@ class QualificationInput(serializers.Serializer):
     file = serializers.FileField(required=False, help_text="Scan of the certificate (PDF or image).")
 
 
-class ReapplyInput(serializers.Serializer):
+class ReapplyInput(serializers.Serializer[Any]):
     note = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class AgencyReasonInput(serializers.Serializer):
+class AgencyReasonInput(serializers.Serializer[Any]):
     reason = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class CsrInput(serializers.Serializer):
+class CsrInput(serializers.Serializer[Any]):
     # Blank passes through so an empty request gets the same `csr_malformed` as any unreadable one.
     csr = serializers.CharField(
         allow_blank=True, trim_whitespace=False, help_text="PEM certificate signing request made by your own client."
     )
 
 
-class RevokeInput(serializers.Serializer):
+class RevokeInput(serializers.Serializer[Any]):
     reason = serializers.ChoiceField(choices=RevocationReason.choices)
     note = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class CreditEventInput(serializers.Serializer):
+class CreditEventInput(serializers.Serializer[Any]):
     agency = serializers.IntegerField(help_text="Agency id.")
     kind = serializers.SlugField()
     reason = serializers.CharField()
@@ -91,13 +92,13 @@ class CreditEventInput(serializers.Serializer):
     occurred_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
 
 
-class ProposeInput(serializers.Serializer):
+class ProposeInput(serializers.Serializer[Any]):
     agency = serializers.IntegerField()
     list = serializers.ChoiceField(choices=CreditList.choices)
     reason = serializers.CharField()
 
 
-class DecideInput(serializers.Serializer):
+class DecideInput(serializers.Serializer[Any]):
     document_number = serializers.CharField(max_length=80)
     starts_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
     ends_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
@@ -111,7 +112,7 @@ class DecideInput(serializers.Serializer):
     deciding_department = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
 
-class EvaluationInput(serializers.Serializer):
+class EvaluationInput(serializers.Serializer[Any]):
     tender = serializers.IntegerField()
     quality = serializers.IntegerField(min_value=1, max_value=5)
     timeliness = serializers.IntegerField(min_value=1, max_value=5)
@@ -133,7 +134,7 @@ def _list_status(agency: Agency) -> str | None:
     return None
 
 
-class DirectoryOutput(serializers.ModelSerializer):
+class DirectoryOutput(serializers.ModelSerializer[Agency]):
     """An agency as the public directory shows it."""
 
     name = serializers.CharField(source="organisation.name")
@@ -144,13 +145,22 @@ class DirectoryOutput(serializers.ModelSerializer):
 
     class Meta:
         model = Agency
-        fields = ("name", "uscc", "service_categories", "region", "score", "list_status", "status", "admitted_at")
+        fields: tuple[str, ...] = (
+            "name",
+            "uscc",
+            "service_categories",
+            "region",
+            "score",
+            "list_status",
+            "status",
+            "admitted_at",
+        )
 
     def get_list_status(self, agency: Agency) -> str | None:
         return _list_status(agency)
 
 
-class QualificationOutput(serializers.ModelSerializer):
+class QualificationOutput(serializers.ModelSerializer[Qualification]):
     counts_now = serializers.SerializerMethodField()
     expires_at = serializers.DateTimeField(read_only=True)
 
@@ -178,7 +188,7 @@ class QualificationOutput(serializers.ModelSerializer):
         return q.counts_at(clock.now())
 
 
-class DecisionOutput(serializers.ModelSerializer):
+class DecisionOutput(serializers.ModelSerializer[AdmissionDecision]):
     decided_by = serializers.CharField(source="decided_by.username", default=None)
 
     class Meta:
@@ -186,7 +196,7 @@ class DecisionOutput(serializers.ModelSerializer):
         fields = ("action", "from_status", "to_status", "reason", "decided_by", "decided_at")
 
 
-class CertificateOutput(serializers.ModelSerializer):
+class CertificateOutput(serializers.ModelSerializer[Certificate]):
     organisation = serializers.CharField(source="organisation.name")
     uscc = serializers.CharField(source="organisation.uscc")
     holder = serializers.CharField(source="holder.username", default=None)
@@ -241,13 +251,13 @@ class AgencyOutput(DirectoryOutput):
         )
 
 
-class EventKindOutput(serializers.ModelSerializer):
+class EventKindOutput(serializers.ModelSerializer[CreditEventKind]):
     class Meta:
         model = CreditEventKind
         fields = ("code", "name", "name_zh", "points", "validity_days", "serious", "black_min_years", "black_max_years")
 
 
-class CreditEventOutput(serializers.ModelSerializer):
+class CreditEventOutput(serializers.ModelSerializer[CreditEvent]):
     agency = serializers.IntegerField(source="agency_id")
     agency_name = serializers.CharField(source="agency.organisation.name")
     kind = serializers.CharField(source="kind.code")
@@ -281,7 +291,7 @@ class CreditEventOutput(serializers.ModelSerializer):
         return event.counts_at(clock.now())
 
 
-class PublicListEntryOutput(serializers.ModelSerializer):
+class PublicListEntryOutput(serializers.ModelSerializer[CreditListEntry]):
     """A decided entry in the national data spec's field order: subject name and USCC, role,
     reason, decision date, deciding department, document number, measures, start, end, revoked."""
 
@@ -293,7 +303,7 @@ class PublicListEntryOutput(serializers.ModelSerializer):
 
     class Meta:
         model = CreditListEntry
-        fields = (
+        fields: tuple[str, ...] = (
             "id",
             "subject_name",
             "subject_uscc",
@@ -317,7 +327,7 @@ class PublicListEntryOutput(serializers.ModelSerializer):
     def get_decision_date(self, entry: CreditListEntry) -> str | None:
         return entry.decided_at.date().isoformat() if entry.decided_at else None
 
-    def get_measures(self, entry: CreditListEntry) -> list[str]:
+    def get_measures(self, entry: CreditListEntry) -> builtins.list[str]:
         labels = dict(RestrictedAction.choices) | dict(Incentive.choices)
         codes = entry.restricted_actions if entry.list_kind == CreditList.BLACK else entry.incentives
         return [str(labels.get(c, c)) for c in codes]
@@ -352,7 +362,7 @@ class ListEntryOutput(PublicListEntryOutput):
         )
 
 
-class EvaluationOutput(serializers.ModelSerializer):
+class EvaluationOutput(serializers.ModelSerializer[ServiceEvaluation]):
     tender_reference = serializers.CharField(source="tender.reference")
     agency_name = serializers.CharField(source="agency.organisation.name")
     average = serializers.FloatField(read_only=True)
@@ -383,3 +393,12 @@ def credit_summary(agency: Agency, events: Any, entries: Any) -> dict[str, Any]:
         "events": CreditEventOutput(events, many=True).data,
         "list_entries": PublicListEntryOutput(entries, many=True).data,
     }
+
+
+class CreditSummaryOutput(serializers.Serializer[Any]):
+    """An agency's own credit: score, list standing, the events and the decided list entries."""
+
+    score = serializers.IntegerField(allow_null=True)
+    list_status = serializers.CharField(allow_null=True)
+    events = CreditEventOutput(many=True)
+    list_entries = PublicListEntryOutput(many=True)

@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.actor import actor
 from agencies import selectors
 from agencies.api import serializers as s
 from agencies.ca import platform_ca_certificate_pem
@@ -43,7 +44,7 @@ class Register(APIView):
         return Response(s.AgencyOutput(selectors.agency_for_staff(agency_id=agency.pk)).data, status=201)
 
 
-class Directory(generics.ListAPIView):
+class Directory(generics.ListAPIView[Any]):
     """The public agency directory: name, USCC, categories, region, credit score, list status."""
 
     permission_classes = [AllowAny]
@@ -66,7 +67,7 @@ class DirectoryDetail(APIView):
         return Response(s.DirectoryOutput(selectors.agency_public(uscc=uscc)).data)
 
 
-class AgencyCertificates(generics.ListAPIView):
+class AgencyCertificates(generics.ListAPIView[Any]):
     """Every certificate issued to an agency, for anyone verifying its signatures."""
 
     permission_classes = [AllowAny]
@@ -106,7 +107,7 @@ class CaRevocationList(APIView):
         return HttpResponse(selectors.revocation_list_pem(), content_type=PEM)
 
 
-class PublicCreditList(generics.ListAPIView):
+class PublicCreditList(generics.ListAPIView[Any]):
     """Decided red- and black-list entries: ``scope=current`` (in force now, the default) or
     ``scope=history`` (every decided entry, expired and revoked included)."""
 
@@ -120,7 +121,7 @@ class PublicCreditList(generics.ListAPIView):
         return selectors.list_entries_public(params=self.request.query_params)
 
 
-class EventKinds(generics.ListAPIView):
+class EventKinds(generics.ListAPIView[Any]):
     """The credit table: kinds of event and their points (public: the rules are public)."""
 
     permission_classes = [AllowAny]
@@ -137,12 +138,12 @@ class MyAgency(APIView):
 
     @extend_schema(responses=s.AgencyOutput)
     def get(self, request: Request) -> Response:
-        return Response(s.AgencyOutput(selectors.agency_own(user=request.user)).data)
+        return Response(s.AgencyOutput(selectors.agency_own(user=actor(request))).data)
 
     @extend_schema(request=s.ProfileInput, responses=s.AgencyOutput)
     def patch(self, request: Request) -> Response:
-        registration.agency_update_profile(actor=request.user, data=valid_input(s.ProfileInput, request.data, True))
-        return Response(s.AgencyOutput(selectors.agency_own(user=request.user)).data)
+        registration.agency_update_profile(actor=actor(request), data=valid_input(s.ProfileInput, request.data, True))
+        return Response(s.AgencyOutput(selectors.agency_own(user=actor(request))).data)
 
 
 class MyReapply(APIView):
@@ -150,8 +151,8 @@ class MyReapply(APIView):
 
     @extend_schema(request=s.ReapplyInput, responses=s.AgencyOutput)
     def post(self, request: Request) -> Response:
-        registration.agency_reapply(actor=request.user, **valid_input(s.ReapplyInput, request.data))
-        return Response(s.AgencyOutput(selectors.agency_own(user=request.user)).data)
+        registration.agency_reapply(actor=actor(request), **valid_input(s.ReapplyInput, request.data))
+        return Response(s.AgencyOutput(selectors.agency_own(user=actor(request))).data)
 
 
 class MyQualifications(APIView):
@@ -160,7 +161,7 @@ class MyQualifications(APIView):
 
     @extend_schema(responses=s.QualificationOutput(many=True))
     def get(self, request: Request) -> Response:
-        agency = registration.own_agency(request.user)
+        agency = registration.own_agency(actor(request))
         return Response(s.QualificationOutput(agency.qualifications.all(), many=True).data)
 
     @extend_schema(request=s.QualificationInput, responses={201: s.QualificationOutput})
@@ -168,7 +169,7 @@ class MyQualifications(APIView):
         data = valid_input(s.QualificationInput, request.data)
         upload = data.pop("file", None)
         q = registration.qualification_add(
-            actor=request.user, data=data, stream=upload, file_name=upload.name if upload else ""
+            actor=actor(request), data=data, stream=upload, file_name=upload.name if upload else ""
         )
         return Response(s.QualificationOutput(q).data, status=201)
 
@@ -178,7 +179,7 @@ class MyQualificationWithdraw(APIView):
 
     @extend_schema(request=None, responses=s.QualificationOutput)
     def post(self, request: Request, pk: int) -> Response:
-        q = registration.qualification_withdraw(actor=request.user, qualification_id=pk)
+        q = registration.qualification_withdraw(actor=actor(request), qualification_id=pk)
         return Response(s.QualificationOutput(q).data)
 
 
@@ -189,22 +190,22 @@ class MyCertificates(APIView):
 
     @extend_schema(responses=s.CertificateOutput(many=True))
     def get(self, request: Request) -> Response:
-        uscc = registration.own_agency(request.user).organisation.uscc
+        uscc = registration.own_agency(actor(request)).organisation.uscc
         return Response(s.CertificateOutput(selectors.certificates_of_agency(uscc=uscc), many=True).data)
 
     @extend_schema(request=s.CsrInput, responses={201: s.CertificateOutput})
     def post(self, request: Request) -> Response:
-        cert = certificates.certificate_request(actor=request.user, **valid_input(s.CsrInput, request.data))
+        cert = certificates.certificate_request(actor=actor(request), **valid_input(s.CsrInput, request.data))
         return Response(s.CertificateOutput(cert).data, status=201)
 
 
 class MyCredit(APIView):
     permission_classes = [HasAction.for_(Action.AGENCY_MANAGE_OWN)]
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses=s.CreditSummaryOutput)
     def get(self, request: Request) -> Response:
-        agency = selectors.agency_own(user=request.user)
-        events = selectors.credit_events(user=request.user)
+        agency = selectors.agency_own(user=actor(request))
+        events = selectors.credit_events(user=actor(request))
         return Response(s.credit_summary(agency, events, agency.list_entries.filter(status__in=DECIDED_LIST_STATUSES)))
 
 
@@ -215,11 +216,11 @@ class KeyHolderKeys(APIView):
 
     @extend_schema(responses=s.CertificateOutput(many=True))
     def get(self, request: Request) -> Response:
-        return Response(s.CertificateOutput(selectors.certificates_of_holder(user=request.user), many=True).data)
+        return Response(s.CertificateOutput(selectors.certificates_of_holder(user=actor(request)), many=True).data)
 
     @extend_schema(request=s.CsrInput, responses={201: s.CertificateOutput})
     def post(self, request: Request) -> Response:
-        cert = certificates.key_holder_register(actor=request.user, **valid_input(s.CsrInput, request.data))
+        cert = certificates.key_holder_register(actor=actor(request), **valid_input(s.CsrInput, request.data))
         return Response(s.CertificateOutput(cert).data, status=201)
 
 
@@ -231,14 +232,14 @@ class CertificateRevoke(APIView):
     @extend_schema(request=s.RevokeInput, responses=s.CertificateOutput)
     def post(self, request: Request, serial: str) -> Response:
         data = valid_input(s.RevokeInput, request.data)
-        cert = certificates.certificate_revoke(actor=request.user, serial=serial.lower(), **data)
+        cert = certificates.certificate_revoke(actor=actor(request), serial=serial.lower(), **data)
         return Response(s.CertificateOutput(cert).data)
 
 
 # --- staff ----------------------------------------------------------------------------------------------
 
 
-class StaffAgencies(generics.ListAPIView):
+class StaffAgencies(generics.ListAPIView[Any]):
     """Operators and supervisors: every agency, any status (``?status=applied`` for the review queue)."""
 
     permission_classes = [HasAction.for_(Action.AGENCY_VIEW_ALL)]
@@ -262,7 +263,7 @@ class ActionView(APIView):
     """POST …/{id}/<action>/: one service call on one object."""
 
     action: ClassVar[Action]
-    input_class: ClassVar[type[serializers.Serializer]]
+    input_class: ClassVar[type[serializers.Serializer[Any]]]
     service: ClassVar[Callable[..., Any]]
     id_name: ClassVar[str]
     render: ClassVar[Callable[[Any], Any]]
@@ -280,10 +281,10 @@ def action_view(
     name: str,
     action: Action,
     service: Callable[..., Any],
-    input_class: type[serializers.Serializer],
+    input_class: type[serializers.Serializer[Any]],
     id_name: str,
     render: Callable[[Any], Any],
-    output: type[serializers.Serializer],
+    output: type[serializers.Serializer[Any]],
 ) -> type[ActionView]:
     @extend_schema(request=input_class, responses=output, operation_id=name, description=service.__doc__ or "")
     def post(self: ActionView, request: Request, pk: int) -> Response:
@@ -315,7 +316,7 @@ DECISION_VIEWS = {
 }
 
 
-class CreditEvents(generics.ListCreateAPIView):
+class CreditEvents(generics.ListCreateAPIView[Any]):
     """GET: supervisors and operators see every event (``?agency=``), an agency its own.
     POST: a supervisor records an event."""
 
@@ -331,13 +332,13 @@ class CreditEvents(generics.ListCreateAPIView):
             return CreditEvent.objects.none()
         agency = self.request.query_params.get("agency")
         return selectors.credit_events(
-            user=self.request.user, agency_id=int(agency) if agency and agency.isdigit() else None
+            user=actor(self.request), agency_id=int(agency) if agency and agency.isdigit() else None
         )
 
     @extend_schema(request=s.CreditEventInput, responses={201: s.CreditEventOutput})
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = valid_input(s.CreditEventInput, request.data)
-        event = credit.credit_event_record(actor=request.user, agency_id=data.pop("agency"), **data)
+        event = credit.credit_event_record(actor=actor(request), agency_id=data.pop("agency"), **data)
         return Response(s.CreditEventOutput(event).data, status=201)
 
 
@@ -352,7 +353,7 @@ CreditEventAnnul = action_view(
 )
 
 
-class ListEntries(generics.ListCreateAPIView):
+class ListEntries(generics.ListCreateAPIView[Any]):
     """Staff: every entry including proposals (``?status=proposed&list=black``). POST: a
     supervisor proposes an entry."""
 
@@ -371,7 +372,7 @@ class ListEntries(generics.ListCreateAPIView):
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = valid_input(s.ProposeInput, request.data)
         entry = lists.list_entry_propose(
-            actor=request.user, agency_id=data["agency"], list_kind=data["list"], reason=data["reason"]
+            actor=actor(request), agency_id=data["agency"], list_kind=data["list"], reason=data["reason"]
         )
         return Response(s.ListEntryOutput(entry).data, status=201)
 
@@ -409,7 +410,7 @@ ListEntryRevoke = action_view(
 )
 
 
-class Evaluations(generics.ListCreateAPIView):
+class Evaluations(generics.ListCreateAPIView[Any]):
     """GET: the evaluations the caller may see (``?status=pending`` is the moderation queue).
     POST: the purchaser rates the agency of its completed tender."""
 
@@ -423,13 +424,13 @@ class Evaluations(generics.ListCreateAPIView):
     def get_queryset(self) -> Any:
         if getattr(self, "swagger_fake_view", False):
             return ServiceEvaluation.objects.none()
-        return selectors.evaluations(user=self.request.user, status=self.request.query_params.get("status"))
+        return selectors.evaluations(user=actor(self.request), status=self.request.query_params.get("status"))
 
     @extend_schema(request=s.EvaluationInput, responses={201: s.EvaluationOutput})
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = valid_input(s.EvaluationInput, request.data)
         tender_id, comment = data.pop("tender"), data.pop("comment")
-        evaluation = credit.evaluation_submit(actor=request.user, tender_id=tender_id, scores=data, comment=comment)
+        evaluation = credit.evaluation_submit(actor=actor(request), tender_id=tender_id, scores=data, comment=comment)
         return Response(s.EvaluationOutput(evaluation).data, status=201)
 
 

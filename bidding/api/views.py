@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
@@ -13,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.actor import actor
 from bidding.models import Bid, OpeningRecord
 from bidding.services import evaluation, submission
 from core.errors import NotFound
@@ -21,14 +23,14 @@ from core.permissions import Action, HasAction, can, organisation_id_of
 from market.selectors import tender_get
 
 
-class BidInput(serializers.Serializer):
+class BidInput(serializers.Serializer[Any]):
     file = serializers.FileField(help_text="The sealed bid envelope made by the agency's client.")
     certificate = serializers.CharField(max_length=40, help_text="Serial of the signing certificate.")
     signature = serializers.CharField(help_text="Base64 signature over the submission payload.")
     idempotency_key = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
 
 
-class BidOutput(serializers.ModelSerializer):
+class BidOutput(serializers.ModelSerializer[Bid]):
     receipt = serializers.JSONField()
     receipt_signature = serializers.SerializerMethodField()
 
@@ -63,7 +65,7 @@ class TenderBids(APIView):
         data = valid_input(BidInput, request.data)
         key = data["idempotency_key"] or request.headers.get("Idempotency-Key", "")
         bid, created = submission.bid_submit(
-            actor=request.user,
+            actor=actor(request),
             tender_id=pk,
             stream=data["file"],
             certificate_serial=data["certificate"],
@@ -85,7 +87,7 @@ class BidWithdraw(APIView):
 
     @extend_schema(request=None, responses=BidOutput)
     def post(self, request: Request, pk: int) -> Response:
-        return Response(BidOutput(submission.bid_withdraw(actor=request.user, bid_id=pk)).data)
+        return Response(BidOutput(submission.bid_withdraw(actor=actor(request), bid_id=pk)).data)
 
 
 class OpeningRecordView(APIView):

@@ -1,3 +1,6 @@
+from decimal import Decimal
+from typing import Any
+
 from rest_framework import serializers
 
 from core import clock
@@ -6,7 +9,7 @@ from market.choices import Category, Method, ObjectionKind
 from market.models import Notice, Objection, RuleProfile, Tender, TenderAttachment
 
 
-class TenderInput(serializers.Serializer):
+class TenderInput(serializers.Serializer[Any]):
     title = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, default="")
     method = serializers.ChoiceField(choices=Method.choices)
@@ -22,19 +25,19 @@ class TenderInput(serializers.Serializer):
     )
     bid_deadline = serializers.DateTimeField()
     min_bids = serializers.IntegerField(required=False, min_value=1, allow_null=True)
-    bond_amount = serializers.DecimalField(max_digits=14, decimal_places=2, required=False, default=0)
+    bond_amount = serializers.DecimalField(max_digits=14, decimal_places=2, required=False, default=Decimal(0))
     qualification_requirements = serializers.CharField(required=False, allow_blank=True, default="")
     direct_reason = serializers.CharField(required=False, allow_blank=True, default="")
     profile = serializers.SlugField(required=False, help_text="Rule profile name; the site default if absent.")
 
 
-class AttachmentOutput(serializers.ModelSerializer):
+class AttachmentOutput(serializers.ModelSerializer[TenderAttachment]):
     class Meta:
         model = TenderAttachment
         fields = ("id", "name", "sha256", "size", "content_type", "uploaded_at")
 
 
-class TenderOutput(serializers.ModelSerializer):
+class TenderOutput(serializers.ModelSerializer[Tender]):
     purchaser = serializers.CharField(source="purchaser.name")
     profile = serializers.CharField(source="profile.name")
     winner = serializers.CharField(source="winner.name", allow_null=True, default=None)
@@ -84,7 +87,7 @@ class TenderOutput(serializers.ModelSerializer):
         return tender_accepts_bids(tender, clock.now())
 
 
-class TenderListOutput(serializers.ModelSerializer):
+class TenderListOutput(serializers.ModelSerializer[Tender]):
     purchaser = serializers.CharField(source="purchaser.name")
 
     class Meta:
@@ -104,38 +107,38 @@ class TenderListOutput(serializers.ModelSerializer):
         )
 
 
-class ReasonInput(serializers.Serializer):
+class ReasonInput(serializers.Serializer[Any]):
     reason = serializers.CharField()
 
 
-class AmendInput(serializers.Serializer):
+class AmendInput(serializers.Serializer[Any]):
     title = serializers.CharField(max_length=300)
     body = serializers.CharField()
     new_deadline = serializers.DateTimeField(required=False, allow_null=True)
 
 
-class ResumeInput(serializers.Serializer):
+class ResumeInput(serializers.Serializer[Any]):
     ruling = serializers.CharField()
     new_deadline = serializers.DateTimeField(required=False, allow_null=True)
 
 
-class ContractInput(serializers.Serializer):
+class ContractInput(serializers.Serializer[Any]):
     contract_reference = serializers.CharField(max_length=100)
     service_due_at = serializers.DateTimeField(
         required=False, allow_null=True, help_text="The completion date the contract agrees, if any."
     )
 
 
-class EmptyInput(serializers.Serializer):
+class EmptyInput(serializers.Serializer[Any]):
     pass
 
 
-class AttachmentInput(serializers.Serializer):
+class AttachmentInput(serializers.Serializer[Any]):
     file = serializers.FileField()
     name = serializers.CharField(required=False, max_length=200)
 
 
-class NoticeOutput(serializers.ModelSerializer):
+class NoticeOutput(serializers.ModelSerializer[Notice]):
     tender_reference = serializers.CharField(source="tender.reference")
 
     class Meta:
@@ -143,18 +146,18 @@ class NoticeOutput(serializers.ModelSerializer):
         fields = ("id", "tender", "tender_reference", "kind", "title", "body", "data", "published_at", "content_hash")
 
 
-class ObjectionInput(serializers.Serializer):
+class ObjectionInput(serializers.Serializer[Any]):
     kind = serializers.ChoiceField(choices=ObjectionKind.choices)
     text = serializers.CharField()
 
 
-class ObjectionAnswerInput(serializers.Serializer):
+class ObjectionAnswerInput(serializers.Serializer[Any]):
     answer = serializers.CharField()
     upheld = serializers.BooleanField()
     new_deadline = serializers.DateTimeField(required=False, allow_null=True)
 
 
-class ObjectionOutput(serializers.ModelSerializer):
+class ObjectionOutput(serializers.ModelSerializer[Objection]):
     organisation = serializers.CharField(source="organisation.name")
 
     class Meta:
@@ -174,7 +177,23 @@ class ObjectionOutput(serializers.ModelSerializer):
         )
 
 
-class RuleProfileOutput(serializers.ModelSerializer):
+class RuleProfileOutput(serializers.ModelSerializer[RuleProfile]):
     class Meta:
         model = RuleProfile
         exclude = ("id",)
+
+
+class MeOrganisationOutput(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    kind = serializers.CharField()
+    uscc = serializers.CharField()
+
+
+class MeOutput(serializers.Serializer[Any]):
+    """Who am I: role, organisation (null for a user without one) and the actions the role may take."""
+
+    username = serializers.CharField()
+    role = serializers.CharField()
+    organisation = MeOrganisationOutput(allow_null=True)
+    actions = serializers.ListField(child=serializers.CharField())

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from django.http import FileResponse
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -15,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.actor import actor
 from core.errors import NotFound
 from core.filtering import SelectorFilterBackend
 from core.inputs import valid_input as _valid
@@ -26,7 +26,7 @@ from market.models import Notice, RuleProfile
 from market.services import attachments, tenders
 
 
-class TenderListCreate(generics.ListAPIView):
+class TenderListCreate(generics.ListAPIView[Any]):
     """Tenders the caller may see (the public sees published ones). POST: a purchaser creates a draft."""
 
     serializer_class = s.TenderListOutput
@@ -45,7 +45,7 @@ class TenderListCreate(generics.ListAPIView):
     def post(self, request: Request) -> Response:
         data = _valid(s.TenderInput, request.data)
         profile = data.pop("profile", None)
-        tender = tenders.tender_create(actor=request.user, data=data, profile_name=profile)
+        tender = tenders.tender_create(actor=actor(request), data=data, profile_name=profile)
         return Response(s.TenderOutput(tender).data, status=201)
 
 
@@ -63,7 +63,7 @@ class TenderDetail(APIView):
     def patch(self, request: Request, pk: int) -> Response:
         data = _valid(s.TenderInput, request.data, partial=True)
         data.pop("profile", None)
-        tender = tenders.tender_update_draft(actor=request.user, tender_id=pk, data=data)
+        tender = tenders.tender_update_draft(actor=actor(request), tender_id=pk, data=data)
         return Response(s.TenderOutput(tender).data)
 
 
@@ -71,7 +71,7 @@ class TenderActionView(APIView):
     """POST /api/tenders/{id}/<action>/: one service call."""
 
     action: ClassVar[Action]
-    input_class: ClassVar[type[serializers.Serializer]] = s.EmptyInput
+    input_class: ClassVar[type[serializers.Serializer[Any]]] = s.EmptyInput
     service: ClassVar[Callable[..., Any]]
 
     def get_permissions(self) -> list[Any]:
@@ -84,7 +84,10 @@ class TenderActionView(APIView):
 
 
 def action_view(
-    name: str, action: Action, service: Callable[..., Any], input_class: type[serializers.Serializer] = s.EmptyInput
+    name: str,
+    action: Action,
+    service: Callable[..., Any],
+    input_class: type[serializers.Serializer[Any]] = s.EmptyInput,
 ) -> type[TenderActionView]:
     @extend_schema(
         request=input_class, responses=s.TenderOutput, operation_id=f"tender_{name}", description=service.__doc__ or ""
@@ -113,7 +116,7 @@ class TenderAttachments(APIView):
         data = _valid(s.AttachmentInput, request.data)
         upload = data["file"]
         attachment = attachments.attachment_add(
-            actor=request.user,
+            actor=actor(request),
             tender_id=pk,
             name=data.get("name") or upload.name,
             stream=upload,
@@ -134,7 +137,7 @@ class TenderAttachmentDownload(APIView):
         return FileResponse(attachment.file.open("rb"), as_attachment=True, filename=attachment.name)
 
 
-class TenderNotices(generics.ListAPIView):
+class TenderNotices(generics.ListAPIView[Any]):
     permission_classes = [AllowAny]
     serializer_class = s.NoticeOutput
     queryset = Notice.objects.none()  # for the schema; the real one comes from get_queryset
@@ -146,7 +149,7 @@ class TenderNotices(generics.ListAPIView):
         return selectors.notice_list(tender_id=tender.pk)
 
 
-class NoticeList(generics.ListAPIView):
+class NoticeList(generics.ListAPIView[Any]):
     """Every published notice, newest first. Public."""
 
     permission_classes = [AllowAny]
@@ -158,7 +161,7 @@ class NoticeList(generics.ListAPIView):
         return selectors.notice_list(params=self.request.query_params)
 
 
-class NoticeDetail(generics.RetrieveAPIView):
+class NoticeDetail(generics.RetrieveAPIView[Any]):
     permission_classes = [AllowAny]
     serializer_class = s.NoticeOutput
 
@@ -166,7 +169,7 @@ class NoticeDetail(generics.RetrieveAPIView):
         return selectors.notice_list()
 
 
-class RuleProfileList(generics.ListAPIView):
+class RuleProfileList(generics.ListAPIView[Any]):
     """The jurisdiction rule profiles in force (public: the rules are public)."""
 
     permission_classes = [AllowAny]
@@ -176,16 +179,15 @@ class RuleProfileList(generics.ListAPIView):
 
 
 class Me(APIView):
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses=s.MeOutput)
     def get(self, request: Request) -> Response:
         """Who am I: role, organisation and the actions my role may take."""
-        user = request.user
+        user = actor(request)
         org = user.organisation
-        return Response(
-            {
-                "username": user.username,
-                "role": user.role,
-                "organisation": {"id": org.pk, "name": org.name, "kind": org.kind, "uscc": org.uscc} if org else None,
-                "actions": sorted(a.value for a in MATRIX if can(user, a)),
-            }
-        )
+        me = {
+            "username": user.username,
+            "role": user.role,
+            "organisation": {"id": org.pk, "name": org.name, "kind": org.kind, "uscc": org.uscc} if org else None,
+            "actions": sorted(a.value for a in MATRIX if can(user, a)),
+        }
+        return Response(s.MeOutput(me).data)

@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.actor import actor
 from bidding.services import evaluation as bid_evaluation
 from bidding.services import opening as bid_opening
 from core.inputs import valid_input
@@ -49,7 +50,7 @@ class TenderObjections(APIView):
     @extend_schema(request=s.ObjectionInput, responses={201: s.ObjectionOutput})
     def post(self, request: Request, pk: int) -> Response:
         data = valid_input(s.ObjectionInput, request.data)
-        objection = objections.objection_raise(actor=request.user, tender_id=pk, **data)
+        objection = objections.objection_raise(actor=actor(request), tender_id=pk, **data)
         return Response(s.ObjectionOutput(objection).data, status=201)
 
 
@@ -59,11 +60,11 @@ class ObjectionAnswer(APIView):
     @extend_schema(request=s.ObjectionAnswerInput, responses=s.ObjectionOutput)
     def post(self, request: Request, pk: int) -> Response:
         data = valid_input(s.ObjectionAnswerInput, request.data)
-        objection = objections.objection_answer(actor=request.user, objection_id=pk, **data)
+        objection = objections.objection_answer(actor=actor(request), objection_id=pk, **data)
         return Response(s.ObjectionOutput(objection).data)
 
 
-class ShareInput(serializers.Serializer):
+class ShareInput(serializers.Serializer[Any]):
     share = serializers.CharField(help_text="Your decrypted share, base64.")
 
 
@@ -76,15 +77,15 @@ class OpeningShare(APIView):
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, pk: int) -> Response:
-        return Response(bid_opening.opening_share_get(actor=request.user, tender_id=pk))
+        return Response(bid_opening.opening_share_get(actor=actor(request), tender_id=pk))
 
     @extend_schema(request=ShareInput, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request, pk: int) -> Response:
         data = valid_input(ShareInput, request.data)
-        return Response(opening.opening_submit_share(actor=request.user, tender_id=pk, share=data["share"]))
+        return Response(opening.opening_submit_share(actor=actor(request), tender_id=pk, share=data["share"]))
 
 
-class ScoreSheetInput(serializers.Serializer):
+class ScoreSheetInput(serializers.Serializer[Any]):
     member_code = serializers.CharField(max_length=40, help_text="The expert's number in the expert pool.")
     member_name = serializers.CharField(max_length=60)
     scores = serializers.DictField(child=serializers.CharField(), help_text="Bid id → score (0–100).")
@@ -101,7 +102,7 @@ class EvaluationScores(APIView):
     @extend_schema(request=ScoreSheetInput, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request, pk: int) -> Response:
         data = valid_input(ScoreSheetInput, request.data)
-        sheet = evaluation.committee_score_record(actor=request.user, tender_id=pk, **data)
+        sheet = evaluation.committee_score_record(actor=actor(request), tender_id=pk, **data)
         return Response(
             {
                 "round": sheet[0].round,
@@ -112,7 +113,7 @@ class EvaluationScores(APIView):
         )
 
 
-class BidReasonInput(serializers.Serializer):
+class BidReasonInput(serializers.Serializer[Any]):
     """One bid of the tender and the written reason (setting it aside, or picking it)."""
 
     bid = serializers.IntegerField()
@@ -128,7 +129,7 @@ class EvaluationDisqualify(APIView):
     def post(self, request: Request, pk: int) -> Response:
         data = valid_input(BidReasonInput, request.data)
         bid = evaluation.evaluation_disqualify(
-            actor=request.user, tender_id=pk, bid_id=data["bid"], reason=data["reason"]
+            actor=actor(request), tender_id=pk, bid_id=data["bid"], reason=data["reason"]
         )
         return Response({"bid": bid.pk, "status": bid.status, "reason": bid.result_reason})
 
@@ -140,7 +141,7 @@ class EvaluationConclude(APIView):
 
     @extend_schema(request=None, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request, pk: int) -> Response:
-        tender = evaluation.evaluation_conclude(actor=request.user, tender_id=pk)
+        tender = evaluation.evaluation_conclude(actor=actor(request), tender_id=pk)
         return Response(bid_evaluation.evaluation_view(tender=tender, staff=True))
 
 
@@ -152,5 +153,5 @@ class DirectPick(APIView):
     @extend_schema(request=BidReasonInput, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request, pk: int) -> Response:
         data = valid_input(BidReasonInput, request.data)
-        tender = evaluation.direct_pick(actor=request.user, tender_id=pk, bid_id=data["bid"], reason=data["reason"])
+        tender = evaluation.direct_pick(actor=actor(request), tender_id=pk, bid_id=data["bid"], reason=data["reason"])
         return Response(bid_evaluation.evaluation_view(tender=tender, staff=False))
