@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.parsers import MultiPartParser
@@ -15,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.actor import actor
+from bidding.api.outputs import EvaluationViewOutput, OpeningRecordOutput
 from bidding.models import Bid, OpeningRecord
 from bidding.services import evaluation, submission
 from core.errors import NotFound
@@ -95,14 +95,17 @@ class OpeningRecordView(APIView):
 
     permission_classes = [AllowAny]
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses=OpeningRecordOutput)
     def get(self, request: Request, pk: int) -> Response:
         row = OpeningRecord.objects.filter(tender_id=pk).first()
         if row is None:
             raise NotFound("The bids of this tender are not opened yet.", "本项目尚未开标。")
-        return Response(
-            {"record": row.record, "digest": row.digest, "signature": base64.b64encode(bytes(row.signature)).decode()}
-        )
+        signed = {
+            "record": row.record,
+            "digest": row.digest,
+            "signature": base64.b64encode(bytes(row.signature)).decode(),
+        }
+        return Response(OpeningRecordOutput(signed).data)
 
 
 class EvaluationView(APIView):
@@ -112,7 +115,8 @@ class EvaluationView(APIView):
 
     permission_classes = [AllowAny]
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses=EvaluationViewOutput)
     def get(self, request: Request, pk: int) -> Response:
         tender = tender_get(user=request.user, tender_id=pk)
-        return Response(evaluation.evaluation_view(tender=tender, staff=can(request.user, Action.AUDIT_READ)))
+        view = evaluation.evaluation_view(tender=tender, staff=can(request.user, Action.AUDIT_READ))
+        return Response(EvaluationViewOutput(view).data)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
@@ -14,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.actor import actor
+from bidding.api import outputs as o
 from bidding.services import evaluation as bid_evaluation
 from bidding.services import opening as bid_opening
 from core.inputs import valid_input
@@ -75,14 +75,15 @@ class OpeningShare(APIView):
 
     permission_classes = [HasAction.for_(Action.OPENING_SUBMIT_SHARE)]
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses=o.WrappedShareOutput)
     def get(self, request: Request, pk: int) -> Response:
-        return Response(bid_opening.opening_share_get(actor=actor(request), tender_id=pk))
+        return Response(o.WrappedShareOutput(bid_opening.opening_share_get(actor=actor(request), tender_id=pk)).data)
 
-    @extend_schema(request=ShareInput, responses=OpenApiTypes.OBJECT)
+    @extend_schema(request=ShareInput, responses=o.ShareSubmittedOutput)
     def post(self, request: Request, pk: int) -> Response:
         data = valid_input(ShareInput, request.data)
-        return Response(opening.opening_submit_share(actor=actor(request), tender_id=pk, share=data["share"]))
+        done = opening.opening_submit_share(actor=actor(request), tender_id=pk, share=data["share"])
+        return Response(o.ShareSubmittedOutput(done).data)
 
 
 class ScoreSheetInput(serializers.Serializer[Any]):
@@ -99,18 +100,16 @@ class EvaluationScores(APIView):
 
     permission_classes = [HasAction.for_(Action.TENDER_RECORD_RESULT)]
 
-    @extend_schema(request=ScoreSheetInput, responses=OpenApiTypes.OBJECT)
+    @extend_schema(request=ScoreSheetInput, responses={201: o.ScoreSheetOutput})
     def post(self, request: Request, pk: int) -> Response:
         data = valid_input(ScoreSheetInput, request.data)
         sheet = evaluation.committee_score_record(actor=actor(request), tender_id=pk, **data)
-        return Response(
-            {
-                "round": sheet[0].round,
-                "member_code": sheet[0].member_code,
-                "scores": {str(s.bid_id): str(s.score) for s in sheet},
-            },
-            status=201,
-        )
+        recorded = {
+            "round": sheet[0].round,
+            "member_code": sheet[0].member_code,
+            "scores": {str(s.bid_id): str(s.score) for s in sheet},
+        }
+        return Response(o.ScoreSheetOutput(recorded).data, status=201)
 
 
 class BidReasonInput(serializers.Serializer[Any]):
@@ -125,13 +124,15 @@ class EvaluationDisqualify(APIView):
 
     permission_classes = [HasAction.for_(Action.TENDER_RECORD_RESULT)]
 
-    @extend_schema(request=BidReasonInput, responses=OpenApiTypes.OBJECT)
+    @extend_schema(request=BidReasonInput, responses=o.DisqualifiedBidOutput)
     def post(self, request: Request, pk: int) -> Response:
         data = valid_input(BidReasonInput, request.data)
         bid = evaluation.evaluation_disqualify(
             actor=actor(request), tender_id=pk, bid_id=data["bid"], reason=data["reason"]
         )
-        return Response({"bid": bid.pk, "status": bid.status, "reason": bid.result_reason})
+        return Response(
+            o.DisqualifiedBidOutput({"bid": bid.pk, "status": bid.status, "reason": bid.result_reason}).data
+        )
 
 
 class EvaluationConclude(APIView):
@@ -139,10 +140,10 @@ class EvaluationConclude(APIView):
 
     permission_classes = [HasAction.for_(Action.TENDER_RECORD_RESULT)]
 
-    @extend_schema(request=None, responses=OpenApiTypes.OBJECT)
+    @extend_schema(request=None, responses=o.EvaluationViewOutput)
     def post(self, request: Request, pk: int) -> Response:
         tender = evaluation.evaluation_conclude(actor=actor(request), tender_id=pk)
-        return Response(bid_evaluation.evaluation_view(tender=tender, staff=True))
+        return Response(o.EvaluationViewOutput(bid_evaluation.evaluation_view(tender=tender, staff=True)).data)
 
 
 class DirectPick(APIView):
@@ -150,8 +151,8 @@ class DirectPick(APIView):
 
     permission_classes = [HasAction.for_(Action.TENDER_DIRECT_PICK)]
 
-    @extend_schema(request=BidReasonInput, responses=OpenApiTypes.OBJECT)
+    @extend_schema(request=BidReasonInput, responses=o.EvaluationViewOutput)
     def post(self, request: Request, pk: int) -> Response:
         data = valid_input(BidReasonInput, request.data)
         tender = evaluation.direct_pick(actor=actor(request), tender_id=pk, bid_id=data["bid"], reason=data["reason"])
-        return Response(bid_evaluation.evaluation_view(tender=tender, staff=False))
+        return Response(o.EvaluationViewOutput(bid_evaluation.evaluation_view(tender=tender, staff=False)).data)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -18,6 +17,7 @@ from rest_framework.views import APIView
 from core.errors import ApplicationError
 from core.permissions import Action, can
 from search import documents, service
+from search.api.outputs import SearchHealthOutput, listing_output
 from search.backends.base import BadQuery
 from search.params import parse, render
 
@@ -34,7 +34,7 @@ class Listing(APIView):
             page, degraded = service.search(query)
         except BadQuery as exc:
             raise ApplicationError(exc.code, exc.detail, exc.detail_zh) from None
-        return Response(render(page, degraded))
+        return Response(listing_output(self.doc_type)(render(page, degraded)).data)
 
 
 def _listing(name: str, doc_type: str, description: str, aliases: dict[str, str] | None = None) -> type[Listing]:
@@ -46,7 +46,7 @@ def _listing(name: str, doc_type: str, description: str, aliases: dict[str, str]
             OpenApiParameter("cursor", str, description="next_cursor of the previous page"),
             OpenApiParameter("size", int, description="hits per page, 1–100 (20)"),
         ],
-        responses=OpenApiTypes.OBJECT,
+        responses=listing_output(doc_type),
     )
     def get(self: Listing, request: Request) -> Response:
         return Listing.get(self, request)
@@ -88,11 +88,11 @@ class SearchHealth(APIView):
 
     permission_classes = [AllowAny]
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses={200: SearchHealthOutput, 503: SearchHealthOutput})
     def get(self, request: Request) -> Response:
         report = service.health()
         if not can(request.user, Action.AUDIT_READ):
             report.pop("service", None)
             if report.get("outbox"):
                 report["outbox"] = {k: v for k, v in report["outbox"].items() if k != "last_error"}
-        return Response(report, status=200 if report["ok"] else 503)
+        return Response(SearchHealthOutput(report).data, status=200 if report["ok"] else 503)
