@@ -31,10 +31,12 @@ demo: migrate
 serve: migrate
 	DJANGO_DEBUG=1 HOST=$(HOST) PORT=$(PORT) PY=$(PY) ./bin/serve
 
-# The whole suite. With DATABASE_URL set it runs against that PostgreSQL server.
+# The whole suite, on two worker processes (pytest-xdist; each worker gets its own test database).
+# PYTEST_XDIST= runs it in one process. With DATABASE_URL set it runs against that PostgreSQL server.
+PYTEST_XDIST ?= -n 2
 test: install
 	mkdir -p var
-	DJANGO_DEBUG=1 $(PY) -m pytest $(PYTEST_ARGS)
+	DJANGO_DEBUG=1 $(PY) -m pytest $(PYTEST_XDIST) $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .
