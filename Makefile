@@ -31,9 +31,10 @@ demo: migrate
 serve: migrate
 	DJANGO_DEBUG=1 HOST=$(HOST) PORT=$(PORT) PY=$(PY) ./bin/serve
 
-# The whole suite, on two worker processes (pytest-xdist; each worker gets its own test database).
+# The whole suite, on two worker processes (pytest-xdist; each worker gets its own test database;
+# tests marked xdist_group share a worker, so the demo story loads once).
 # PYTEST_XDIST= runs it in one process. With DATABASE_URL set it runs against that PostgreSQL server.
-PYTEST_XDIST ?= -n 2
+PYTEST_XDIST ?= -n 2 --dist loadgroup
 test: install
 	mkdir -p var
 	DJANGO_DEBUG=1 $(PY) -m pytest $(PYTEST_XDIST) $(PYTEST_ARGS)
