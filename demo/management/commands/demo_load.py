@@ -88,6 +88,7 @@ from agencies.services.lists import (
 from agencies.services.registration import agency_register, qualification_add
 from agencies.uscc import uscc_check_char
 from bidding import crypto, lottery, protocol
+from bidding.client import steps
 from bidding.models import Bid, BidStatus, EvaluationRecord, OpeningRecord
 from bidding.services import submission
 from bidding.services.evaluation import VALID as VALID_BIDS
@@ -811,26 +812,22 @@ class Loader:
             documents = bid_documents(
                 spec, tender.reference, org, self.specs[username].contact, prices[number], days, promises
             )
-            plaintext = protocol.bid_build(
-                form=form, documents=documents, certificate=cert.serial, private_key=signing_key
-            )
-            envelope = crypto.seal(
-                plaintext=plaintext,
-                recipient_public=public,
-                associated=protocol.sealed_context(tender=tender.reference, agency=org.uscc),
+            sealed = steps.build_sealed_bid(
+                form=form,
+                documents=documents,
+                certificate=cert.serial,
+                private_key=signing_key,
+                opening_public=public,
                 suite=opening_key.suite,
             )
-            digest = crypto.digest(envelope)
-            payload = protocol.submission_payload(
-                tender=tender.reference, agency=org.uscc, digest=digest, certificate=cert.serial
-            )
+            envelope, digest = sealed.envelope, sealed.digest
             try:
                 bid, created = submission.bid_submit(
                     actor=self.user(username),
                     tender_id=tender.pk,
                     stream=io.BytesIO(envelope),
                     certificate_serial=cert.serial,
-                    signature=base64.b64encode(crypto.sign(signing_key, payload)).decode(),
+                    signature=sealed.signature,
                     idempotency_key=digest,  # as the client does: the envelope's SHA-256
                 )
             except ApplicationError as exc:
@@ -858,12 +855,10 @@ class Loader:
         for username in (TENDERS[key].purchaser, "operator"):
             holder = self.user(username)
             mine = opening_share_get(actor=holder, tender_id=tender_id)
-            share = crypto.unwrap_share(
-                wrapped=base64.b64decode(mine["wrapped"]),
-                holder_private_key=self.private_key(username, pki.KEY_P256),
-                associated=mine["context"],
+            share = steps.unwrap_holder_share(
+                wrapped=mine["wrapped"], context=mine["context"], private_key=self.private_key(username, pki.KEY_P256)
             )
-            outcome = opening_submit_share(actor=holder, tender_id=tender_id, share=base64.b64encode(share).decode())
+            outcome = opening_submit_share(actor=holder, tender_id=tender_id, share=share)
         opening = OpeningRecord.objects.filter(tender_id=tender_id).first()
         if not outcome.get("opened") or opening is None:
             raise CommandError(f"demo story went off script: the key holders' shares did not open {key}: {outcome}")
