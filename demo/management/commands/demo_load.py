@@ -52,7 +52,6 @@ import hashlib
 import io
 import os
 from collections import Counter
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
@@ -97,6 +96,8 @@ from core import clock, storage
 from core.clock import format_local
 from core.errors import ApplicationError
 from demo import agencies as agency_demo
+from demo import story
+from demo.story import OrgSpec, TenderSpec
 from market.choices import Category, Method, ObjectionKind, TenderStatus
 from market.models import RuleProfile, Tender
 from market.services.tenders import tender_create, tender_return, tender_submit
@@ -121,461 +122,39 @@ from procurement.services.timeline import run_due_steps
 PROFILE = "demo"
 DEMO_SERVER = "http://127.0.0.1:8000"  # where `make demo` serves the site
 DEFAULT_PASSWORD = "agora-demo-2026"  # noqa: S105 - a published demo password, printed by the command
-CITY = "360400"  # 江州市 is fictional; its codes sit under Jiangxi (36), where 江州 was an old name of 九江.
-CENTRE_NAME = "江州市公共资源交易中心"
 
-K = OrganisationKind
+K, M = OrganisationKind, Method
 
+# The story's data: demo/data/*.toml, read by demo.story.
+ORGANISATIONS = story.organisations()
+CENTRE_NAME = ORGANISATIONS[0].name  # the trading centre: its name tells a loaded database
+# The tenders, by key, and the state each must be in when the load finishes (checked before committing).
+TENDERS: dict[str, TenderSpec] = story.tenders()
+EXPECTED: dict[str, str] = story.expected_states()
 
-@dataclass(frozen=True)
-class OrgSpec:
-    username: str
-    kind: str
-    name: str
-    uscc_prefix: str  # registration authority + organisation category (positions 1-2 of the USCC)
-    region: str
-    contact: str  # surname first, one character
-    phone: str
-
-
-ORGANISATIONS = [
-    # 12 = 机构编制 / 事业单位, 11 = 机构编制 / 机关, 91 = 市场监管 / 企业, 31 = 司法行政 / 律师事务所.
-    OrgSpec("operator", K.TRADING_CENTRE, CENTRE_NAME, "12", CITY, "林晓梅", "0792-8226101"),
-    OrgSpec("supervisor", K.SUPERVISORY_DEPARTMENT, "江州市发展和改革委员会", "11", CITY, "周建国", "0792-8223315"),
-    OrgSpec("purchaser1", K.PURCHASER, "江州市第一中学", "12", "360403", "陈文华", "0792-8581206"),
-    OrgSpec("purchaser2", K.PURCHASER, "江州市人民医院", "12", "360402", "刘海燕", "0792-8576120"),
-    OrgSpec("purchaser3", K.PURCHASER, "江州市交通运输局", "11", CITY, "王志强", "0792-8237742"),
-    OrgSpec("agency1", K.AGENCY, "江州正衡工程造价咨询有限公司", "91", "360403", "张国栋", "13907921001"),
-    OrgSpec("agency2", K.AGENCY, "江州明鉴工程造价咨询有限公司", "91", "360402", "黄丽萍", "13907921002"),
-    OrgSpec("agency3", K.AGENCY, "江州绿源环境科技有限公司", "91", "360404", "吴俊", "13907921003"),
-    OrgSpec("agency4", K.AGENCY, "江州清泽环保工程咨询有限公司", "91", "360481", "徐静", "13907921004"),
-    OrgSpec("agency5", K.AGENCY, "江州天成测绘地理信息有限公司", "91", "360403", "孙立新", "13907921005"),
-    OrgSpec("agency6", K.AGENCY, "江州经纬测绘技术有限公司", "91", "360483", "胡明", "13907921006"),
-    OrgSpec("agency7", K.AGENCY, "江州建安工程监理有限公司", "91", "360402", "朱红梅", "13907921007"),
-    OrgSpec("agency8", K.AGENCY, "江州华构建筑设计研究院有限公司", "91", CITY, "郭伟", "13907921008"),
-    OrgSpec("agency9", K.AGENCY, "江州诚信会计师事务所（普通合伙）", "91", "360403", "何淑芬", "13907921009"),
-    OrgSpec("agency10", K.AGENCY, "江州恒信资产评估有限公司", "91", "360402", "高建华", "13907921010"),
-    OrgSpec("agency11", K.AGENCY, "江西浔阳律师事务所", "31", "360000", "罗斌", "13907921011"),
-    OrgSpec("agency12", K.AGENCY, "江州中诚工程咨询有限公司", "91", "360404", "梁晓东", "13907921012"),
-]
-
-
-@dataclass(frozen=True)
-class TenderSpec:
-    purchaser: str  # username of the purchaser's user
-    title: str
-    method: str
-    category: str
-    budget: str
-    bond: str
-    description: str
-    qualification: str = ""
-    direct_reason: str = ""
-
-
-M, C = Method, Category
-QUAL_AGENCY = "已入驻江州市网上中介服务超市，具有独立法人资格，近三年无重大违法记录，未被列入失信被执行人名单。"
-
-# The twenty tenders, by key. The comment gives the state each one ends in.
-TENDERS: dict[str, TenderSpec] = {
-    # completed
-    "T01": TenderSpec(
-        "purchaser1",
-        "江州市第一中学教学楼改造工程造价咨询服务",
-        M.OPEN_TENDER,
-        C.COST_CONSULTING,
-        "480000",
-        "9000",
-        "服务内容：工程量清单及招标控制价编制、施工阶段造价控制、竣工结算审核。"
-        "服务期限：自合同签订之日起至竣工结算审定止。",
-        QUAL_AGENCY + "拟派项目负责人须为一级注册造价工程师。",
-    ),
-    "T02": TenderSpec(
-        "purchaser3",
-        "江州市S305省道改线工程地形测绘服务",
-        M.LOWEST_PRICE,
-        C.SURVEYING,
-        "260000",
-        "5000",
-        "服务内容：1:500 带状地形图测绘约 12 平方公里、控制测量及成果整理。服务期限：45 日历天。",
-        QUAL_AGENCY + "具有乙级及以上测绘资质（工程测量、地形图测绘专业）。",
-    ),
-    # contracted (T04 late, after the contract period)
-    "T03": TenderSpec(
-        "purchaser3",
-        "江州港城西港区码头扩建项目环境影响评价服务",
-        M.OPTIMAL_PRICE,
-        C.ENVIRONMENTAL_ASSESSMENT,
-        "350000",
-        "7000",
-        "服务内容：编制环境影响报告书并配合完成技术评估及审批。服务期限：90 日历天。",
-        QUAL_AGENCY,
-    ),
-    "T04": TenderSpec(
-        "purchaser2",
-        "江州市人民医院2025年度财务收支审计服务",
-        M.DIRECT,
-        C.AUDIT,
-        "180000",
-        "0",
-        "服务内容：2025 年度财务收支及预算执行情况审计，出具审计报告及管理建议书。",
-        QUAL_AGENCY,
-        direct_reason="上级主管部门通知限期完成专项审计，时间紧迫；预算低于直接选取限额，经院长办公会研究决定直接选取。",
-    ),
-    # awarded (T06 after an objection to the result was answered)
-    "T05": TenderSpec(
-        "purchaser1",
-        "江州市第一中学新校区学生宿舍楼建设工程监理服务",
-        M.OPEN_TENDER,
-        C.SUPERVISION,
-        "1250000",
-        "20000",
-        "服务内容：施工阶段及保修阶段全过程监理。建筑面积约 2.6 万平方米。服务期限：24 个月。",
-        QUAL_AGENCY + "具有房屋建筑工程监理甲级资质；总监理工程师须为注册监理工程师。",
-    ),
-    "T06": TenderSpec(
-        "purchaser2",
-        "江州市人民医院闲置医疗设备资产处置评估服务",
-        M.LOTTERY,
-        C.ASSET_APPRAISAL,
-        "150000",
-        "0",
-        "服务内容：对拟处置的 136 台（套）闲置医疗设备进行市场价值评估并出具评估报告。",
-        QUAL_AGENCY,
-    ),
-    # publicity
-    "T07": TenderSpec(
-        "purchaser3",
-        "江州市城区公交站台改造工程设计服务",
-        M.LOWEST_PRICE,
-        C.DESIGN,
-        "220000",
-        "4000",
-        "服务内容：中心城区 86 座公交候车亭改造方案设计及施工图设计。服务期限：60 日历天。",
-        QUAL_AGENCY,
-    ),
-    # evaluating again: an objection to its result was upheld
-    "T08": TenderSpec(
-        "purchaser2",
-        "江州市人民医院门诊综合楼装修工程全过程造价咨询服务",
-        M.OPTIMAL_PRICE,
-        C.COST_CONSULTING,
-        "560000",
-        "10000",
-        "服务内容：招标控制价编制、施工过程造价管控、变更签证审核及竣工结算审核。",
-        QUAL_AGENCY,
-    ),
-    # opening
-    "T09": TenderSpec(
-        "purchaser3",
-        "江州市农村公路提质改造工程可行性研究报告编制服务",
-        M.OPEN_TENDER,
-        C.ENGINEERING_CONSULTING,
-        "380000",
-        "7000",
-        "服务内容：编制可行性研究报告（含投资估算）并配合完成评审。涉及农村公路约 210 公里。",
-        QUAL_AGENCY,
-    ),
-    # failed: too few bids (流标), then no valid bid (废标)
-    "T10": TenderSpec(
-        "purchaser2",
-        "江州市人民医院常年法律顾问服务",
-        M.LOWEST_PRICE,
-        C.LEGAL,
-        "120000",
-        "0",
-        "服务内容：合同审查、法律咨询、诉讼及非诉讼事务代理。服务期限：一年。",
-        "依法设立的律师事务所，拟派律师执业满五年。",
-    ),
-    "T11": TenderSpec(
-        "purchaser1",
-        "江州市第一中学体育馆建设工程设计服务",
-        M.OPEN_TENDER,
-        C.DESIGN,
-        "900000",
-        "18000",
-        "服务内容：方案设计、初步设计、施工图设计及施工配合。建筑面积约 8600 平方米。",
-        QUAL_AGENCY + "具有建筑行业（建筑工程）设计乙级及以上资质。",
-    ),
-    # cancelled
-    "T12": TenderSpec(
-        "purchaser2",
-        "江州市人民医院医疗设备采购项目招标代理服务",
-        M.LOWEST_PRICE,
-        C.TENDERING_AGENCY,
-        "200000",
-        "0",
-        "服务内容：医疗设备采购项目招标文件编制、组织开评标及合同签订协助。",
-        QUAL_AGENCY,
-    ),
-    # draft
-    "T13": TenderSpec(
-        "purchaser3",
-        "江州市交通运输局公务用车处置评估服务",
-        M.OPTIMAL_PRICE,
-        C.ASSET_APPRAISAL,
-        "50000",
-        "0",
-        "服务内容：对 23 辆拟处置公务用车进行价值评估。",
-        QUAL_AGENCY,
-    ),
-    # suspended: an objection to the documents (T14), a complaint to the supervisor (T15)
-    "T14": TenderSpec(
-        "purchaser3",
-        "江州市中心城区排水防涝设施建设项目初步设计及概算编制服务",
-        M.OPEN_TENDER,
-        C.ENGINEERING_CONSULTING,
-        "680000",
-        "13000",
-        "服务内容：排水防涝设施初步设计、设计概算编制及专家评审配合。",
-        QUAL_AGENCY + "近三年在江州市行政区域内具有同类项目业绩。",
-    ),
-    "T15": TenderSpec(
-        "purchaser1",
-        "江州市第一中学食堂设备采购项目招标代理服务",
-        M.LOWEST_PRICE,
-        C.TENDERING_AGENCY,
-        "90000",
-        "0",
-        "服务内容：食堂厨房设备采购项目招标代理全过程服务。",
-        QUAL_AGENCY,
-    ),
-    # published, open for bids
-    "T16": TenderSpec(
-        "purchaser1",
-        "江州市第一中学校园不动产权籍调查测绘服务",
-        M.OPEN_TENDER,
-        C.SURVEYING,
-        "160000",
-        "3000",
-        "服务内容：校园范围内土地及房屋权籍调查、不动产测绘及成果汇交。",
-        QUAL_AGENCY,
-    ),
-    "T17": TenderSpec(
-        "purchaser3",
-        "江州市长江大道综合改造工程结算审计服务",
-        M.LOWEST_PRICE,
-        C.AUDIT,
-        "300000",
-        "6000",
-        "服务内容：对长江大道综合改造工程竣工结算进行审计并出具审计报告。",
-        QUAL_AGENCY,
-    ),
-    "T18": TenderSpec(
-        "purchaser2",
-        "江州市人民医院医疗废水处理站改造项目环境影响报告表编制服务",
-        M.DIRECT,
-        C.ENVIRONMENTAL_ASSESSMENT,
-        "80000",
-        "0",
-        "服务内容：编制环境影响报告表并配合完成审批。",
-        QUAL_AGENCY,
-        direct_reason="改造项目须在生态环境部门规定期限内完成环评报批，时间紧迫；预算低于直接选取限额。",
-    ),
-    # pending review
-    "T19": TenderSpec(
-        "purchaser3",
-        "江州市滨江大道二期工程施工监理服务",
-        M.OPEN_TENDER,
-        C.SUPERVISION,
-        "1800000",
-        "30000",
-        "服务内容：滨江大道二期道路、桥梁及排水工程施工阶段监理。服务期限：30 个月。",
-        QUAL_AGENCY + "具有市政公用工程监理甲级资质。",
-    ),
-    # draft, returned by the trading centre
-    "T20": TenderSpec(
-        "purchaser1",
-        "江州市第一中学实验楼维修工程预算编制服务",
-        M.LOTTERY,
-        C.COST_CONSULTING,
-        "40000",
-        "0",
-        "服务内容：实验楼屋面及外墙维修工程预算编制。",
-        QUAL_AGENCY,
-    ),
-    # completed and rated (with T01 and T02): the agencies' service evaluations need finished work
-    "T21": TenderSpec(
-        "purchaser3",
-        "江州市城北客运站迁建工程环境影响报告表编制服务",
-        M.LOWEST_PRICE,
-        C.ENVIRONMENTAL_ASSESSMENT,
-        "95000",
-        "0",
-        "服务内容：编制建设项目环境影响报告表并配合完成审批。服务期限：40 日历天。",
-        QUAL_AGENCY,
-    ),
-    "T22": TenderSpec(
-        "purchaser1",
-        "江州市第一中学运动场及看台改造工程施工监理服务",
-        M.LOWEST_PRICE,
-        C.SUPERVISION,
-        "260000",
-        "5000",
-        "服务内容：400 米标准运动场、看台及配套排水工程施工阶段监理。服务期限：8 个月。",
-        QUAL_AGENCY + "具有房屋建筑工程监理乙级及以上资质。",
-    ),
-    "T23": TenderSpec(
-        "purchaser3",
-        "江州市交通运输局2025年度部门预算执行情况审计服务",
-        M.DIRECT,
-        C.AUDIT,
-        "120000",
-        "0",
-        "服务内容：2025 年度部门预算执行情况及专项资金使用情况审计，出具审计报告。",
-        QUAL_AGENCY,
-        direct_reason="市财政局通知限期报送年度预算执行审计报告，时间紧迫；预算低于直接选取限额，经局党组会研究决定直接选取。",
-    ),
-    "T24": TenderSpec(
-        "purchaser2",
-        "江州市人民医院2025年度零星维修工程结算审核服务",
-        M.OPTIMAL_PRICE,
-        C.COST_CONSULTING,
-        "70000",
-        "0",
-        "服务内容：2025 年度院区零星维修工程（约 60 项）结算审核，出具审核报告。",
-        QUAL_AGENCY,
-    ),
-}
-
-# The state each tender must be in when the load finishes (checked before committing).
-EXPECTED: dict[str, str] = {
-    "T01": TenderStatus.COMPLETED,
-    "T02": TenderStatus.COMPLETED,
-    "T03": TenderStatus.CONTRACTED,
-    "T04": TenderStatus.CONTRACTED,
-    "T05": TenderStatus.AWARDED,
-    "T06": TenderStatus.AWARDED,
-    "T07": TenderStatus.PUBLICITY,
-    "T08": TenderStatus.EVALUATING,
-    "T09": TenderStatus.OPENING,
-    "T10": TenderStatus.FAILED,
-    "T11": TenderStatus.FAILED,
-    "T12": TenderStatus.CANCELLED,
-    "T13": TenderStatus.DRAFT,
-    "T14": TenderStatus.SUSPENDED,
-    "T15": TenderStatus.SUSPENDED,
-    "T16": TenderStatus.PUBLISHED,
-    "T17": TenderStatus.PUBLISHED,
-    "T18": TenderStatus.PUBLISHED,
-    "T19": TenderStatus.PENDING_REVIEW,
-    "T20": TenderStatus.DRAFT,
-    "T21": TenderStatus.COMPLETED,
-    "T22": TenderStatus.COMPLETED,
-    "T23": TenderStatus.COMPLETED,
-    "T24": TenderStatus.COMPLETED,
-}
-
-# --- the agencies' part of the story (their profiles and qualifications: demo.agencies) --------------
+# --- the agencies' part of the story (their profiles and qualifications: demo/data/agencies.toml) ---
+_AGENCIES = story.read("agencies")
 AGENCIES = [spec.username for spec in ORGANISATIONS if spec.kind == K.AGENCY]
-# The trading centre returns the law firm's application (so nobody could bid for T10, which fails);
-# the asset appraiser applies today and waits for review. The other ten are admitted and are the
-# only ones that ever bid.
-RETURNED = "agency11"
-APPLIED = "agency10"
+RETURNED: str = _AGENCIES["returned"]
+APPLIED: str = _AGENCIES["applied"]
 ADMITTED = [a for a in AGENCIES if a not in (RETURNED, APPLIED)]
-# In force at the end: black-listed (admitted, but bid on no tender still open), and red-listed.
-BLACK = ["agency4", "agency6"]
-RED = ["agency2", "agency3", "agency5", "agency7", "agency9"]
+BLACK: list[str] = _AGENCIES["black_list"]
+RED: list[str] = _AGENCIES["red_list"]
 # The opening-key holders (DOMAIN.md, bids §2): trading centre, supervisor, purchasers.
 KEY_HOLDERS = ["operator", "supervisor", "purchaser1", "purchaser2", "purchaser3"]
+ADMIT_REASON: str = _AGENCIES["admit_reason"]
+RETURN_REASON: str = _AGENCIES["return_reason"]
 
-ADMIT_REASON = "营业执照、资质证书及信用承诺书经核验无误，准予入驻江州市网上中介服务超市。"
-RETURN_REASON = (
-    "经向江西省司法厅核验，所提交《律师事务所执业许可证》副本的年度考核记录与登记信息不一致，"
-    "请核实后重新提交加盖公章的执业许可证副本及最近一年度考核结果。"
-)
-
-# Service evaluations of the completed tenders: scores, the purchaser's comment, and what the
-# trading centre does with it (True approve, False reject, None leave pending).
-SCORE_NAMES = ("quality", "timeliness", "attitude", "fees", "conduct")
-EVALUATIONS: dict[str, tuple[tuple[int, int, int, int, int], str, bool | None]] = {
-    "T01": ((5, 5, 4, 4, 5), "造价控制及时准确，驻场人员专业负责，竣工结算审核核减金额明显。", True),
-    "T02": ((4, 3, 4, 4, 4), "成果质量符合规范要求；外业受天气影响进度略有滞后，沟通较及时。", True),
-    "T23": (
-        (2, 1, 3, 3, 2),
-        "审计报告出具时间比预期晚半个月，主要原因是我局部分科室资料报送不及时。",
-        False,
-    ),
-    "T21": ((5, 4, 5, 4, 5), "报告表编制质量高，一次性通过技术审查，按期完成报批。", True),
-    "T22": ((5, 5, 5, 4, 5), "监理人员到岗率高，旁站记录完整，对隐蔽工程把关严格。", True),
-    "T24": ((4, 5, 4, 4, 4), "审核及时，审减依据充分，收费合理。", None),
-}
-EVALUATION_REJECT_NOTE = (
-    "评价意见所述延误系采购人自身资料报送不及时所致，与评分不相符，不能客观反映中介服务质量，不予采用。"
-)
-
-
-# --- the bids and their evaluation (DOMAIN.md, "Sealed, signed electronic bids" and the methods table) ------
-# Where people decide, the order they decide on (agency numbers, best first): the committee's
-# scores rank an open tender's bids (公开招标), the purchaser picks the agency of a direct selection
-# (直接选取). Every other result is the platform's: computed the moment the opening closes.
-RANKINGS: dict[str, list[int]] = {
-    "T01": [1, 12, 2],
-    "T04": [9],
-    "T05": [7, 12, 8, 1],
-    "T23": [9],
-}
-# The lowest-price tenders' prices are dealt out in this order, lowest first, so the result the
-# platform computes is the story's (and no two prices are equal: equal prices would be ordered by
-# the tender's lottery). The optimal-price (T03, T08, T24) and lottery (T06) results depend on
-# verifiable lotteries whose secret is drawn when the tender is published: they differ from load
-# to load, and the story reads each winner from the tender.
-PRICE_ORDER: dict[str, list[int]] = {
-    "T02": [6, 5, 8],
-    "T07": [12, 8, 5],
-    "T15": [1, 12, 2],
-    "T21": [3, 12, 4],
-    "T22": [7, 8, 12],
-}
-# The evaluation committees (评标委员会) are drawn from the city's expert pool (专家库): number, name.
-EXPERTS = [
-    ("JZ0317", "钱志远"),
-    ("JZ0422", "方慧敏"),
-    ("JZ0538", "蒋德明"),
-    ("JZ0641", "邱少华"),
-    ("JZ0756", "沈雅琴"),
-    ("JZ0863", "韦振宇"),
-    ("JZ0975", "杜文清"),
-]
-# The bids the committee sets aside (否决投标), with its reasons: none of T11's bidders qualifies.
-DISQUALIFIED: dict[str, dict[int, str]] = {
-    "T11": {
-        8: "拟派项目负责人一级注册建筑师注册证书已过有效期，不满足招标文件资格要求。",
-        12: "所附建筑工程设计资质证书为丙级，不满足招标文件“乙级及以上”的资格要求。",
-        7: "未按招标文件要求提供近三年经审计的财务报告，资格审查不合格。",
-    },
-}
-# The purchaser's written reason for its direct pick (直接选取).
-PICK_REASONS: dict[str, str] = {
-    "T04": "江州诚信会计师事务所（普通合伙）响应文件符合要求，报价合理，具有三级医院财务审计经验，"
-    "能在主管部门规定期限内完成专项审计，确定为成交单位。",
-    "T23": "江州诚信会计师事务所（普通合伙）响应文件符合要求，具有部门预算执行审计经验，"
-    "承诺在市财政局规定期限内报送审计报告，确定为成交单位。",
-}
-# The service period each tender asks for, in days: the bid forms offer it or a little less.
-SERVICE_DAYS: dict[str, int] = {
-    "T01": 365,
-    "T02": 45,
-    "T03": 90,
-    "T04": 30,
-    "T05": 730,
-    "T06": 20,
-    "T07": 60,
-    "T08": 365,
-    "T09": 60,
-    "T11": 120,
-    "T12": 90,
-    "T14": 75,
-    "T15": 60,
-    "T16": 40,
-    "T17": 45,
-    "T18": 30,
-    "T21": 40,
-    "T22": 240,
-    "T23": 30,
-    "T24": 45,
-}
+# --- the results, where people decide them: demo/data/results.toml ----------------------------------
+SCORE_NAMES = story.SCORE_NAMES
+EVALUATIONS = story.evaluations()
+EVALUATION_REJECT_NOTE: str = story.read("results")["evaluation_reject_note"]
+RANKINGS: dict[str, list[int]] = story.by_tender("rankings")
+PRICE_ORDER: dict[str, list[int]] = story.by_tender("price_order")
+EXPERTS = story.experts()
+DISQUALIFIED = story.disqualified()
+PICK_REASONS: dict[str, str] = story.by_tender("pick_reasons")
+SERVICE_DAYS = story.service_days()
 # Where a tender stands once its result is recorded.
 AFTER_EVALUATION = (TenderStatus.PUBLICITY, TenderStatus.AWARDED, TenderStatus.CONTRACTED, TenderStatus.COMPLETED)
 # The live tender whose opening ceremony the summary tells the demo users how to run.
