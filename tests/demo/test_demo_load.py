@@ -20,11 +20,7 @@ from rest_framework.authtoken.models import Token
 from accounts.models import Organisation, User
 from agencies import pki
 from agencies.models import (
-    Agency,
     Certificate,
-    CreditEvent,
-    CreditListEntry,
-    Qualification,
     ServiceEvaluation,
 )
 from bidding import crypto, methods
@@ -34,7 +30,7 @@ from core import clock
 from core.models import AuditEntry
 from demo.management.commands import demo_load
 from market.choices import Method, TenderStatus
-from market.models import Notice, Objection, Tender
+from market.models import Objection, Tender
 from procurement.services.timeline import run_due_steps
 from tests.demo.helpers import load, replay_commands, sealed_file, stored_bids
 
@@ -60,37 +56,6 @@ def media(settings, tmp_path: Path) -> Path:  # type: ignore[no-untyped-def]
     """The sealed bids go to the test's own media root, never into the repository's var/."""
     settings.MEDIA_ROOT = tmp_path / "media"
     return Path(settings.MEDIA_ROOT)
-
-
-def counts() -> dict[str, int]:
-    return {
-        "organisations": Organisation.objects.count(),
-        "users": User.objects.count(),
-        "tenders": Tender.objects.count(),
-        "bids": Bid.objects.count(),
-        "notices": Notice.objects.count(),
-        "objections": Objection.objects.count(),
-        "agencies": Agency.objects.count(),
-        "qualifications": Qualification.objects.count(),
-        "certificates": Certificate.objects.count(),
-        "evaluations": ServiceEvaluation.objects.count(),
-        "credit_events": CreditEvent.objects.count(),
-        "list_entries": CreditListEntry.objects.count(),
-        "audit": AuditEntry.objects.count(),
-    }
-
-
-def test_second_run_changes_nothing(key_dir: Path, media: Path) -> None:
-    load()
-    before = counts()
-    keys = {path.name: path.read_bytes() for path in key_dir.iterdir()}
-    sealed = stored_bids(media)
-    assert len(sealed) == Bid.objects.count()
-    output = load()
-    assert "already loaded" in output
-    assert counts() == before
-    assert {path.name: path.read_bytes() for path in key_dir.iterdir()} == keys
-    assert stored_bids(media) == sealed
 
 
 def test_password_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:

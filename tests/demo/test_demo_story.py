@@ -630,3 +630,34 @@ def test_the_summary_says_how_to_replay_an_opening(story: Story, key_dir: Path) 
     assert f"manage.py opening_verify {tender.pk}" in output
     for other in Tender.objects.filter(status=TenderStatus.PUBLISHED).exclude(pk=tender.pk):
         assert f" id {other.pk} " in output
+
+
+def counts() -> dict[str, int]:
+    return {
+        "organisations": Organisation.objects.count(),
+        "users": User.objects.count(),
+        "tenders": Tender.objects.count(),
+        "bids": Bid.objects.count(),
+        "notices": Notice.objects.count(),
+        "objections": Objection.objects.count(),
+        "agencies": Agency.objects.count(),
+        "qualifications": Qualification.objects.count(),
+        "certificates": Certificate.objects.count(),
+        "evaluations": ServiceEvaluation.objects.count(),
+        "credit_events": CreditEvent.objects.count(),
+        "list_entries": CreditListEntry.objects.count(),
+        "audit": AuditEntry.objects.count(),
+    }
+
+
+# Last: it runs the command again (on the loaded story, in this test's savepoint).
+def test_second_run_changes_nothing(key_dir: Path, media: Path) -> None:
+    before = counts()
+    keys = {path.name: path.read_bytes() for path in key_dir.iterdir()}
+    sealed = stored_bids(media)
+    assert len(sealed) == Bid.objects.count()
+    output = load()
+    assert "already loaded" in output
+    assert counts() == before
+    assert {path.name: path.read_bytes() for path in key_dir.iterdir()} == keys
+    assert stored_bids(media) == sealed
