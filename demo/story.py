@@ -17,7 +17,7 @@ DATA = Path(__file__).resolve().parent / "data"
 
 @cache
 def read(name: str) -> dict[str, Any]:
-    """One data file, parsed (``organisations``, ``tenders``, ``agencies``, ``results``)."""
+    """One data file, parsed (``organisations``, ``tenders``, ``agencies``, ``results``, ``events``)."""
     with (DATA / f"{name}.toml").open("rb") as data:
         return tomllib.load(data)
 

@@ -154,6 +154,8 @@ PRICE_ORDER: dict[str, list[int]] = story.by_tender("price_order")
 EXPERTS = story.experts()
 DISQUALIFIED = story.disqualified()
 PICK_REASONS: dict[str, str] = story.by_tender("pick_reasons")
+# What people write as the story goes (amendments, objections, reasons, contract references): demo/data/events.toml.
+EVENTS = story.read("events")
 SERVICE_DAYS = story.service_days()
 # Where a tender stands once its result is recorded.
 AFTER_EVALUATION = (TenderStatus.PUBLICITY, TenderStatus.AWARDED, TenderStatus.CONTRACTED, TenderStatus.COMPLETED)
@@ -530,13 +532,13 @@ class Loader:
             return prefer
         return next(username for username in ranking if username != winner)
 
-    def contract(self, key: str, reference: str) -> None:
+    def contract(self, key: str) -> None:
         """The purchaser records the signed contract, which agrees a completion date the tender's
         service period ahead (calendar days: a contract's own term, not a rule of the profile)."""
         tender_record_contract(
             actor=self.user(TENDERS[key].purchaser),
             tender_id=self.tenders[key],
-            contract_reference=reference,
+            contract_reference=EVENTS["contracts"][key],
             service_due_at=clock.now() + timedelta(days=SERVICE_DAYS[key]),
         )
 
@@ -626,23 +628,23 @@ class Loader:
         # The law firm's application had false papers in it: the supervisor records it, the rule
         # proposes a black-list entry and the supervisor decides one year (repaired later, T0+80).
         self.at(-20)
-        self.black_entries[RETURNED] = self.serious_event(
-            RETURNED,
-            "false_materials",
-            "申请入驻时提交的《律师事务所执业许可证》副本年度考核记录系变造，与司法行政机关登记信息不符。",
-            "江西省司法厅核查复函（赣司函〔{year}〕37号）",
-        )
+        self.black_entries[RETURNED] = self.serious_event(RETURNED)
         self.at(-15)
         self.decide_black(RETURNED, number=1, years=1)
 
-    def serious_event(self, username: str, kind: str, reason: str, evidence: str) -> int:
-        """The supervisor records a serious violation; returns the black-list entry the rule proposed."""
+    def serious_event(self, username: str) -> int:
+        """The supervisor records a serious violation (demo/data/events.toml: its kind, reason and
+        evidence; a reason may name a tender); returns the black-list entry the rule proposed."""
+        found = EVENTS["serious_violations"][username]
+        tender = found.get("tender")
         event = credit_event_record(
             actor=self.user("supervisor"),
             agency_id=self.agency_ids[username],
-            kind=kind,
-            reason=reason,
-            evidence=evidence.format(year=clock.now().astimezone(LOCAL).year),
+            kind=found["kind"],
+            reason=found["reason"].format(
+                reference=self.reference(tender) if tender else "", title=TENDERS[tender].title if tender else ""
+            ),
+            evidence=found["evidence"].format(year=clock.now().astimezone(LOCAL).year),
         )
         return int(CreditListEntry.objects.values_list("pk", flat=True).get(source_event=event))
 
@@ -692,8 +694,8 @@ class Loader:
                 actor=supervisor,
                 agency_id=self.agency_ids[username],
                 kind="commendation",
-                reason=f"被评为江州市{year - 1}年度公共资源交易“守信中介服务机构”，予以通报表扬。",
-                evidence=f"江公管〔{year}〕5号",
+                reason=EVENTS["credit"]["commendation_reason"].format(last_year=year - 1),
+                evidence=EVENTS["credit"]["commendation_evidence"].format(year=year),
             )
         self.at(44)
         for username in [*RED, "agency1"]:
@@ -701,7 +703,7 @@ class Loader:
                 actor=supervisor,
                 agency_id=self.agency_ids[username],
                 list_kind=CreditList.RED,
-                reason="近三年无不良信用记录，服务评价优良，获评年度守信中介服务机构。",
+                reason=EVENTS["credit"]["red_list_proposed"],
             )
 
     def past(self) -> None:
@@ -763,8 +765,8 @@ class Loader:
         tender_amend(
             actor=self.user("purchaser1"),
             tender_id=self.tenders["T01"],
-            title="江州市第一中学教学楼改造工程造价咨询服务 变更公告",
-            body="一、补充招标控制价编制范围：含室外配套工程。\n二、投标截止及开标时间相应顺延。",
+            title=EVENTS["amendments"]["T01"]["title"],
+            body=EVENTS["amendments"]["T01"]["body"],
             new_deadline=deadline(12),
         )
 
@@ -788,15 +790,15 @@ class Loader:
         tender_cancel(
             actor=self.user("purchaser2"),
             tender_id=self.tenders["T12"],
-            reason="采购项目资金未落实，经医院研究决定终止本次采购活动。",
+            reason=EVENTS["cancellations"]["T12"],
         )
-        self.contract("T02", "JZJT-2026-FW-017")
+        self.contract("T02")
 
         self.at(16)  # T23 deadline: opening
         self.at(17)  # T01 awarded
         self.at(18)  # T23 evaluating
-        self.contract("T01", "JZYZ-2026-ZX-003")
-        self.contract("T03", "JZJT-2026-FW-021")
+        self.contract("T01")
+        self.contract("T03")
         self.pick("T23")
 
         self.at(20)  # T10 deadline without a bid: 流标
@@ -804,12 +806,11 @@ class Loader:
             actor=self.user("agency7"),
             tender_id=self.tenders["T14"],
             kind=ObjectionKind.DOCUMENTS,
-            text="招标文件要求投标人近三年在江州市行政区域内具有同类项目业绩，属于以特定行政区域的业绩作为"
-            "资格条件，违反《招标投标法实施条例》第三十二条的规定，请求修改招标文件。",
+            text=EVENTS["objections"]["T14"]["text"],
         )
 
         self.at(22)  # T23 awarded; T21 deadline
-        self.contract("T23", "JZJT-2026-SJ-009")
+        self.contract("T23")
         self.at(24)  # T21 evaluated and in publicity
         self.evaluated("T21", expect=PRICE_ORDER["T21"][0])
 
@@ -817,7 +818,7 @@ class Loader:
         # late_contract credit event for the agency; the supervisor finds the delay was the
         # purchaser's and annuls it (it stays on record).
         self.at(25)
-        self.contract("T04", "JZRMYY-2026-SJ-002")
+        self.contract("T04")
         self.at(26)  # T22 deadline
         late = CreditEvent.objects.get(
             kind__code="late_contract", source_type="market.tender", source_id=str(self.tenders["T04"])
@@ -825,19 +826,18 @@ class Loader:
         credit_event_annul(
             actor=self.user("supervisor"),
             event_id=late.pk,
-            reason="经核查，合同逾期签订系采购人院长办公会审议延期所致，成交供应商已按期提交签约材料，"
-            "不属于中介机构失信行为，撤销该信用记录。",
+            reason=EVENTS["credit"]["late_contract_annulled"],
         )
 
         self.at(28)  # T21 awarded; T22 evaluated and in publicity
-        self.contract("T21", "JZJT-2026-HP-011")
+        self.contract("T21")
         self.evaluated("T22", expect=PRICE_ORDER["T22"][0])
 
         self.at(30)  # T05, T06 deadline
         self.at(32)  # T05 evaluating; T06 drawn by lot and in publicity; T22 awarded
         self.committee("T05")
         self.evaluated("T06")
-        self.contract("T22", "JZYZ-2026-JL-006")
+        self.contract("T22")
 
         # An agency the lot did not choose (agency12, unless it won) objects to the draw.
         self.at(33)
@@ -845,7 +845,7 @@ class Loader:
             actor=self.user(self.runner_up("T06", prefer="agency12")),
             tender_id=self.tenders["T06"],
             kind=ObjectionKind.RESULT,
-            text="随机抽取过程未通知我单位派员到场见证，请求公开抽取过程及抽取依据。",
+            text=EVENTS["objections"]["T06"]["text"],
         )
 
         self.at(35)  # T24 deadline
@@ -857,12 +857,11 @@ class Loader:
             actor=self.user("purchaser2"),
             objection_id=objection.pk,
             upheld=False,
-            answer="经核查，本项目采用可验证随机抽取：抽签随机数的承诺值已随采购公告发布，开标时揭示，"
-            "随机数、种子及抽取顺序已随中选结果公示，任何人均可复算验证。异议不成立。",
+            answer=EVENTS["objections"]["T06"]["answer"],
         )
 
         self.at(40)  # T06, T24 awarded; T11 deadline
-        self.contract("T24", "JZRMYY-2026-ZX-014")
+        self.contract("T24")
         # T11 evaluating: the committee finds no bid qualified and sets each aside (否决投标);
         # concluding the round leaves no valid bid, and the tender fails (废标).
         self.at(42)
@@ -892,8 +891,7 @@ class Loader:
         tender_suspend(
             actor=self.user("supervisor"),
             tender_id=self.tenders["T15"],
-            reason="受理江州明鉴工程造价咨询有限公司投诉（第一成交候选人涉嫌提供虚假业绩），"
-            "依据《招标投标法实施条例》第六十二条暂停采购活动",
+            reason=EVENTS["suspensions"]["T15"],
         )
 
         self.at(55)
@@ -911,19 +909,8 @@ class Loader:
         # Two serious violations found by the supervisor's investigations; the rule proposes a
         # black-list entry for each.
         self.at(70)
-        self.black_entries["agency4"] = self.serious_event(
-            "agency4",
-            "false_materials",
-            f"在{self.reference('T03')}《{TENDERS['T03'].title}》竞价中提供虚假项目业绩证明材料（伪造合同 2 份）。",
-            "江州市发展和改革委员会行政处理决定书（江发改法规〔{year}〕11号）",
-        )
-        self.black_entries["agency6"] = self.serious_event(
-            "agency6",
-            "collusion",
-            "在江州市自然资源局“基础测绘成果更新项目”中与其他投标人串通投标"
-            "（投标文件由同一单位编制，投标保证金自同一账户转出）。",
-            "江州市发展和改革委员会行政处理决定书（江发改法规〔{year}〕12号）",
-        )
+        self.black_entries["agency4"] = self.serious_event("agency4")
+        self.black_entries["agency6"] = self.serious_event("agency6")
 
         self.at(75)  # the supervisor's decisions
         supervisor = self.user("supervisor")
@@ -943,16 +930,14 @@ class Loader:
         list_entry_dismiss(
             actor=supervisor,
             entry_id=proposals[self.agency_ids["agency1"]],
-            reason=f"该机构作为{self.reference('T15')}第一成交候选人被投诉涉嫌提供虚假业绩，"
-            "投诉处理期间不予认定守信激励。",
+            reason=EVENTS["credit"]["red_list_dismissed"].format(reference=self.reference("T15")),
         )
 
         self.at(80)  # credit repair (信用修复) for the law firm
         list_entry_revoke(
             actor=supervisor,
             entry_id=self.black_entries[RETURNED],
-            reason="该所已纠正失信行为，提交整改报告并作出信用承诺，完成信用修复专题培训，"
-            "经审核准予信用修复，提前移出黑名单。",
+            reason=EVENTS["credit"]["black_list_repaired"],
         )
 
         self.at(100)  # T08 deadline
@@ -977,28 +962,27 @@ class Loader:
         the first candidate's bid aside. Concluding the new round is left to the demo's operator."""
         winner, objector = self.winner(key), self.runner_up(key)
         name, leader = self.orgs[winner].name, self.specs[winner].contact
+        said = EVENTS["objections"][key]
         self.at(103)
         objection = objection_raise(
             actor=self.user(objector),
             tender_id=self.tenders[key],
             kind=ObjectionKind.RESULT,
-            text=f"第一中选候选人{name}拟派项目负责人{leader}目前仍在本市其他在建项目担任项目负责人，"
-            "不满足采购文件“项目负责人不得同时在其他项目任职”的要求，请求复核。",
+            text=said["text"].format(name=name, leader=leader),
         )
         self.at(104)
         objection_answer(
             actor=self.user(TENDERS[key].purchaser),
             objection_id=objection.pk,
             upheld=True,
-            answer=f"经向相关建设单位核实，{name}拟派项目负责人{leader}确在其他在建项目任职，异议成立。"
-            "本项目退回评审，由评审小组重新评审。",
+            answer=said["answer"].format(name=name, leader=leader),
         )
         self.at(106)
         evaluation_disqualify(
             actor=self.user("operator"),
             tender_id=self.tenders[key],
             bid_id=self.bids_of(key, valid=True)[int(winner.removeprefix("agency"))],
-            reason=f"拟派项目负责人{leader}同时在其他在建项目任职，不满足采购文件要求（异议成立后复核）。",
+            reason=said["disqualify_reason"].format(name=name, leader=leader),
         )
 
     def reference(self, key: str) -> str:
@@ -1030,8 +1014,8 @@ class Loader:
         tender_amend(
             actor=self.user("purchaser1"),
             tender_id=self.tenders["T16"],
-            title="江州市第一中学校园不动产权籍调查测绘服务 澄清公告",
-            body="对潜在投标人提出的问题澄清如下：测绘范围以附件红线图为准，不含校外教职工宿舍区。",
+            title=EVENTS["amendments"]["T16"]["title"],
+            body=EVENTS["amendments"]["T16"]["body"],
             new_deadline=now + timedelta(minutes=50),
         )
 
@@ -1040,9 +1024,7 @@ class Loader:
         self.create("T13", tomorrow)
         t20 = self.create("T20", tomorrow)
         tender_submit(actor=self.user("purchaser1"), tender_id=t20)
-        tender_return(
-            actor=self.user("operator"), tender_id=t20, reason="预算金额与财政批复文件不一致，请核对后重新提交。"
-        )
+        tender_return(actor=self.user("operator"), tender_id=t20, reason=EVENTS["returned_drafts"]["T20"])
 
     def check(self) -> None:
         """Refuse to commit a world that is not the one described."""
