@@ -1,5 +1,5 @@
-"""The agencies' part of the demo world (``manage.py demo_load``): who each demo agency is, the
-qualification certificates it holds, and the demo private keys.
+"""The agencies' part of the demo world (``manage.py demo_load``): who each demo agency is and the
+qualification certificates it holds (data: ``demo/data/agencies.toml``), and the demo private keys.
 
 The demo plays the clients' part too: an agency's client makes its signing key and certificate
 signing request locally, and so does an opening-key holder's. The keys are written to a demo key

@@ -4,17 +4,21 @@ It creates the trading centre, a supervisory department, three purchasers and tw
 one user for each, and twenty-four tenders spread over every state of the lifecycle. Everything
 moves only through the services (``market.services``, ``agencies.services``) and the clocks
 (``market.clock``, ``agencies.clock``), exactly as the platform would move it, so every notice,
-credit record and audit entry is the real one.
+credit record and audit entry is the real one. Who and what is in the story (the organisations,
+agencies, tenders, results where people decide them, and what people write) is data, in
+``demo/data/*.toml`` (read by ``demo.story``); this command is the timeline that turns it into
+calls to the services.
 
-The agencies register themselves with their qualification certificates (``demo.agencies`` holds
-who they are); the trading centre admits ten, returns one and has one new application waiting.
+The agencies register themselves with their qualification certificates (``demo/data/agencies.toml``
+holds who they are); the trading centre admits ten, returns one and has one new application waiting.
 Each admitted agency holds a bid-signing certificate and each opening-key holder (trading centre,
 supervisor, purchasers) a key-holder certificate; the demo plays their clients, so the private
 keys are made here and written to the demo key directory (``AGORA_DEMO_KEY_DIR``, default
 ``var/demo-keys``), never to the database.
 
 The bids are real: each bidding agency's client builds its bid form and documents, signs them with
-its demo key, seals them to the tender's published opening key and submits them through
+its demo key, seals them to the tender's published opening key (``bidding.client.steps``, as the
+command-line client does) and submits them through
 ``bidding.services.submission.bid_submit``, which stores the sealed file and signs a receipt.
 Whenever the clock moves a tender into its opening, two key holders (its purchaser and the trading
 centre) decrypt their shares with their demo keys and submit them within the decryption window,
