@@ -31,10 +31,12 @@ demo: migrate
 serve: migrate
 	DJANGO_DEBUG=1 HOST=$(HOST) PORT=$(PORT) PY=$(PY) ./bin/serve
 
-# The whole suite, on two worker processes (pytest-xdist; each worker gets its own test database;
-# tests marked xdist_group share a worker, so the demo story loads once).
+# The whole suite, on two worker processes (pytest-xdist; each worker gets its own test database).
+# --dist loadfile keeps each test file on one worker, so a module-scoped fixture (the demo story in
+# tests/demo/test_demo_story.py) is set up once. (Not loadgroup: xdist 3.8 groups by appending to
+# item._nodeid, which pytest 9.2 no longer reads, so its xdist_group marks group nothing.)
 # PYTEST_XDIST= runs it in one process. With DATABASE_URL set it runs against that PostgreSQL server.
-PYTEST_XDIST ?= -n 2 --dist loadgroup
+PYTEST_XDIST ?= -n 2 --dist loadfile
 test: install
 	mkdir -p var
 	DJANGO_DEBUG=1 $(PY) -m pytest $(PYTEST_XDIST) $(PYTEST_ARGS)

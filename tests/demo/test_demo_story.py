@@ -55,8 +55,8 @@ from market.models import Notice, Objection, Tender
 from search.service import external_backend
 from tests.demo.helpers import load, replay_commands, sealed_file, stored_bids
 
-# One worker loads the story for all of them (`--dist loadgroup`, as `make test` runs).
-pytestmark = [pytest.mark.django_db, pytest.mark.xdist_group("demo_story")]
+# One worker loads the story for all of them: `make test` runs `--dist loadfile`.
+pytestmark = pytest.mark.django_db
 
 
 @dataclass(frozen=True)
