@@ -32,11 +32,12 @@ serve: migrate
 	DJANGO_DEBUG=1 HOST=$(HOST) PORT=$(PORT) PY=$(PY) ./bin/serve
 
 # The whole suite, on two worker processes (pytest-xdist; each worker gets its own test database).
-# --dist loadfile keeps each test file on one worker, so a module-scoped fixture (the demo story in
-# tests/demo/test_demo_story.py) is set up once. (Not loadgroup: xdist 3.8 groups by appending to
-# item._nodeid, which pytest 9.2 no longer reads, so its xdist_group marks group nothing.)
+# Plain --dist load: it keeps pytest-django's order (transactional tests, whose flush empties the
+# migrations' rows, after the others); --dist loadfile does not, and loadgroup groups nothing with
+# pytest 9.2 (xdist 3.8 renames item._nodeid, which pytest no longer reads). The demo story's module
+# fixture is then set up once per worker that runs its checks.
 # PYTEST_XDIST= runs it in one process. With DATABASE_URL set it runs against that PostgreSQL server.
-PYTEST_XDIST ?= -n 2 --dist loadfile
+PYTEST_XDIST ?= -n 2
 test: install
 	mkdir -p var
 	DJANGO_DEBUG=1 $(PY) -m pytest $(PYTEST_XDIST) $(PYTEST_ARGS)

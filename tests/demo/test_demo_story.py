@@ -55,7 +55,6 @@ from market.models import Notice, Objection, Tender
 from search.service import external_backend
 from tests.demo.helpers import load, replay_commands, sealed_file, stored_bids
 
-# One worker loads the story for all of them: `make test` runs `--dist loadfile`.
 pytestmark = pytest.mark.django_db
 
 
