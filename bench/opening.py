@@ -217,7 +217,7 @@ def publish_tender(staff: Staff) -> Any:
 def submit_bid(bidder: Bidder, tender: Any, public: bytes, size: int, i: int) -> None:
     """The agency's client: bid form + one document of ``size`` random bytes, inner signature, seal, outer signature,
     then the server's real ``bid_submit`` (spool, fsync, place, row, signed receipt, audit)."""
-    from bidding import crypto, protocol
+    from bidding.client.steps import build_sealed_bid
     from bidding.services.submission import bid_submit
 
     form = {
@@ -227,39 +227,31 @@ def submit_bid(bidder: Bidder, tender: Any, public: bytes, size: int, i: int) ->
         "duration_days": 40,
         "commitments": [],
     }
-    plaintext = protocol.bid_build(
-        form=form, documents=[("投标文件.pdf", os.urandom(size))], certificate=bidder.serial, private_key=bidder.key
-    )
-    envelope = crypto.seal(
-        plaintext=plaintext,
-        recipient_public=public,
-        associated=protocol.sealed_context(tender=tender.reference, agency=bidder.uscc),
-    )
-    del plaintext
-    payload = protocol.submission_payload(
-        tender=tender.reference, agency=bidder.uscc, digest=crypto.digest(envelope), certificate=bidder.serial
+    sealed = build_sealed_bid(
+        form=form,
+        documents=[("投标文件.pdf", os.urandom(size))],
+        certificate=bidder.serial,
+        private_key=bidder.key,
+        opening_public=public,
     )
     bid_submit(
         actor=bidder.member,
         tender_id=tender.pk,
-        stream=io.BytesIO(envelope),
+        stream=io.BytesIO(sealed.envelope),
         certificate_serial=bidder.serial,
-        signature=base64.b64encode(crypto.sign(bidder.key, payload)).decode(),
+        signature=sealed.signature,
     )
 
 
 def holder_share(staff: Staff, holder: Any, tender: Any) -> str:
     """A key holder's client: fetch the wrapped share, decrypt it locally; the base64 share it would submit."""
-    from bidding import crypto
+    from bidding.client.steps import unwrap_holder_share
     from bidding.services.opening import opening_share_get
 
     mine = opening_share_get(actor=holder, tender_id=tender.pk)
-    share = crypto.unwrap_share(
-        wrapped=base64.b64decode(mine["wrapped"]),
-        holder_private_key=staff.holder_keys[holder.username],
-        associated=mine["context"],
+    return unwrap_holder_share(
+        wrapped=mine["wrapped"], context=mine["context"], private_key=staff.holder_keys[holder.username]
     )
-    return base64.b64encode(share).decode()
 
 
 @dataclass

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import io
 import itertools
 from datetime import datetime, timedelta
@@ -16,13 +15,14 @@ from accounts.models import ROLE_OF_KIND, Organisation, User
 from accounts.uscc import uscc_check_char
 from agencies import pki
 from agencies.services import admission, certificates, registration
-from bidding import crypto, protocol
+from bidding.client import steps
 from bidding.models import Bid, OpeningKey
 from bidding.services import opening, submission
 from core import clock
 from core.permissions import Role
 from market.choices import Category, Method, TenderStatus
 from market.models import Tender
+from market.rules import rules_of
 from market.services import tenders as market_tenders
 from procurement.services import evaluation as workflow_evaluation
 from procurement.services import opening as workflow_opening
@@ -121,21 +121,20 @@ def bid_envelope(
     key, cert = SIGNING_CERTS.get(member.username) or signing_key(member)
     SIGNING_CERTS[member.username] = (key, cert)
     form = {"tender": tender.reference, "agency": org.uscc, "price": price, "duration_days": 40, "commitments": []}
-    plaintext = protocol.bid_build(
+    plaintext = steps.sign_bid(
         form=form,
         documents=[("报价单.pdf", b"%PDF " + price.encode())],
         certificate=cert.serial,
         private_key=sign_with or key,
     )
-    envelope = crypto.seal(
-        plaintext=plaintext,
-        recipient_public=bytes.fromhex(OpeningKey.objects.get(tender=tender).public_key),
-        associated=protocol.sealed_context(tender=tender.reference, agency=seal_as or org.uscc),
+    opening_public = bytes.fromhex(OpeningKey.objects.get(tender=tender).public_key)
+    envelope = steps.seal_bid(
+        plaintext, opening_public=opening_public, tender=tender.reference, agency=seal_as or org.uscc
     )
-    payload = protocol.submission_payload(
-        tender=tender.reference, agency=org.uscc, digest=crypto.digest(envelope), certificate=cert.serial
+    _, signature = steps.submission_signature(
+        envelope, tender=tender.reference, agency=org.uscc, certificate=cert.serial, private_key=key
     )
-    return envelope, cert, base64.b64encode(crypto.sign(key, payload)).decode()
+    return envelope, cert, signature
 
 
 def admitted_agency(operator: User | None = None, **kwargs: Any) -> User:
@@ -220,19 +219,15 @@ class World:
         opening_key = OpeningKey.objects.get(tender=tender)
         for share in opening_key.shares.select_related("holder")[: opening_key.threshold]:
             mine = opening.opening_share_get(actor=share.holder, tender_id=tender.pk)
-            raw = crypto.unwrap_share(
-                wrapped=base64.b64decode(mine["wrapped"]),
-                holder_private_key=HOLDER_KEYS[share.holder.username],
-                associated=mine["context"],
+            raw = steps.unwrap_holder_share(
+                wrapped=mine["wrapped"], context=mine["context"], private_key=HOLDER_KEYS[share.holder.username]
             )
-            workflow_opening.opening_submit_share(
-                actor=share.holder, tender_id=tender.pk, share=base64.b64encode(raw).decode()
-            )
+            workflow_opening.opening_submit_share(actor=share.holder, tender_id=tender.pk, share=raw)
 
     def committee_scores(self, tender: Tender, scores: dict[int, Any], members: int | None = None) -> None:
         """The committee's sheets for an open tender, recorded by the operator: every member gives
         ``scores`` (bid id → score), so the totals equal them."""
-        for n in range(members or tender.profile.committee_min_members):
+        for n in range(members or rules_of(tender).committee_min_members):
             workflow_evaluation.committee_score_record(
                 actor=self.operator,
                 tender_id=tender.pk,

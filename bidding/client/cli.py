@@ -25,7 +25,7 @@ from cryptography import x509
 
 from agencies import pki
 from bidding import crypto, lottery, protocol
-from bidding.client import files
+from bidding.client import files, steps
 from bidding.client.api import DEFAULT_SERVER, DEFAULT_TIMEOUT, Api, ClientError, Upload
 
 SIGNATURE_TYPE = "agora/client-submission/v1"
@@ -345,17 +345,14 @@ def cmd_build(args: argparse.Namespace) -> int:
         )
     form = bid_form(raw_form, reference=tender.reference, uscc=uscc)
 
-    plaintext = protocol.bid_build(form=form, documents=documents, certificate=serial, private_key=key)
+    plaintext = steps.sign_bid(form=form, documents=documents, certificate=serial, private_key=key)
     protocol.bid_verify(plaintext, certificate)  # what the opening will check, checked before it leaves
-    envelope = crypto.seal(
-        plaintext=plaintext,
-        recipient_public=tender.public_key,
-        associated=protocol.sealed_context(tender=tender.reference, agency=uscc),
-        suite=tender.suite,
+    envelope = steps.seal_bid(
+        plaintext, opening_public=tender.public_key, tender=tender.reference, agency=uscc, suite=tender.suite
     )
-    digest = crypto.digest(envelope)
-    payload = protocol.submission_payload(tender=tender.reference, agency=uscc, digest=digest, certificate=serial)
-    signature = base64.b64encode(crypto.sign(key, payload)).decode()
+    digest, signature = steps.submission_signature(
+        envelope, tender=tender.reference, agency=uscc, certificate=serial, private_key=key
+    )
     files.write_new(args.out, envelope, private=True)
     try:
         files.write_json(
@@ -554,11 +551,7 @@ def cmd_share(args: argparse.Namespace) -> int:
         raise _refusal("response_invalid", "The server did not return your share.", "服务器没有返回您的密钥分片。")
     key = files.key_load(args.key)
     try:
-        share = crypto.unwrap_share(
-            wrapped=base64.b64decode(str(mine["wrapped"]), validate=True),
-            holder_private_key=key,
-            associated=mine["context"],
-        )
+        share = steps.unwrap_holder_share(wrapped=str(mine["wrapped"]), context=mine["context"], private_key=key)
     except (crypto.CryptoError, ValueError) as exc:
         detail = getattr(exc, "detail", str(exc))
         raise _refusal(
@@ -566,7 +559,7 @@ def cmd_share(args: argparse.Namespace) -> int:
             f"This key does not open your share of {mine.get('tender')}: {detail}",
             "无法用此私钥解开您的密钥分片（私钥与登记的证书不符？）。",
         ) from None
-    answer = api.post_json(f"/api/tenders/{args.tender}/opening/share/", {"share": base64.b64encode(share).decode()})
+    answer = api.post_json(f"/api/tenders/{args.tender}/opening/share/", {"share": share})
     if not isinstance(answer, dict):
         raise _refusal("response_invalid", "The server did not confirm the share.", "服务器没有确认密钥分片。")
     state = "the bids are opened" if answer.get("opened") else "waiting for the other holders"

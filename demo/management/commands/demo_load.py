@@ -4,17 +4,21 @@ It creates the trading centre, a supervisory department, three purchasers and tw
 one user for each, and twenty-four tenders spread over every state of the lifecycle. Everything
 moves only through the services (``market.services``, ``agencies.services``) and the clocks
 (``market.clock``, ``agencies.clock``), exactly as the platform would move it, so every notice,
-credit record and audit entry is the real one.
+credit record and audit entry is the real one. Who and what is in the story (the organisations,
+agencies, tenders, results where people decide them, and what people write) is data, in
+``demo/data/*.toml`` (read by ``demo.story``); this command is the timeline that turns it into
+calls to the services.
 
-The agencies register themselves with their qualification certificates (``demo.agencies`` holds
-who they are); the trading centre admits ten, returns one and has one new application waiting.
+The agencies register themselves with their qualification certificates (``demo/data/agencies.toml``
+holds who they are); the trading centre admits ten, returns one and has one new application waiting.
 Each admitted agency holds a bid-signing certificate and each opening-key holder (trading centre,
 supervisor, purchasers) a key-holder certificate; the demo plays their clients, so the private
 keys are made here and written to the demo key directory (``AGORA_DEMO_KEY_DIR``, default
 ``var/demo-keys``), never to the database.
 
 The bids are real: each bidding agency's client builds its bid form and documents, signs them with
-its demo key, seals them to the tender's published opening key and submits them through
+its demo key, seals them to the tender's published opening key (``bidding.client.steps``, as the
+command-line client does) and submits them through
 ``bidding.services.submission.bid_submit``, which stores the sealed file and signs a receipt.
 Whenever the clock moves a tender into its opening, two key holders (its purchaser and the trading
 centre) decrypt their shares with their demo keys and submit them within the decryption window,
@@ -52,18 +56,19 @@ import hashlib
 import io
 import os
 from collections import Counter
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from accounts.choices import OrganisationKind
 from accounts.models import ROLE_OF_KIND, Organisation, User
+from accounts.services import OPERATORS_GROUP
 from accounts.uscc import uscc_check_char
 from agencies import pki
 from agencies.ca import platform_ca
@@ -88,6 +93,7 @@ from agencies.services.lists import (
 )
 from agencies.services.registration import agency_register, qualification_add
 from bidding import crypto, lottery, protocol
+from bidding.client import steps
 from bidding.models import Bid, BidStatus, EvaluationRecord, OpeningRecord
 from bidding.services import submission
 from bidding.services.evaluation import VALID as VALID_BIDS
@@ -96,8 +102,11 @@ from core import clock, storage
 from core.clock import format_local
 from core.errors import ApplicationError
 from demo import agencies as agency_demo
+from demo import story
+from demo.story import OrgSpec, TenderSpec
 from market.choices import Category, Method, ObjectionKind, TenderStatus
 from market.models import RuleProfile, Tender
+from market.rules import rules_of
 from market.services.tenders import tender_create, tender_return, tender_submit
 from procurement.services.evaluation import (
     committee_score_record,
@@ -120,461 +129,41 @@ from procurement.services.timeline import run_due_steps
 PROFILE = "demo"
 DEMO_SERVER = "http://127.0.0.1:8000"  # where `make demo` serves the site
 DEFAULT_PASSWORD = "agora-demo-2026"  # noqa: S105 - a published demo password, printed by the command
-CITY = "360400"  # 江州市 is fictional; its codes sit under Jiangxi (36), where 江州 was an old name of 九江.
-CENTRE_NAME = "江州市公共资源交易中心"
 
-K = OrganisationKind
+K, M = OrganisationKind, Method
 
+# The story's data: demo/data/*.toml, read by demo.story.
+ORGANISATIONS = story.organisations()
+CENTRE_NAME = ORGANISATIONS[0].name  # the trading centre: its name tells a loaded database
+# The tenders, by key, and the state each must be in when the load finishes (checked before committing).
+TENDERS: dict[str, TenderSpec] = story.tenders()
+EXPECTED: dict[str, str] = story.expected_states()
 
-@dataclass(frozen=True)
-class OrgSpec:
-    username: str
-    kind: str
-    name: str
-    uscc_prefix: str  # registration authority + organisation category (positions 1-2 of the USCC)
-    region: str
-    contact: str  # surname first, one character
-    phone: str
-
-
-ORGANISATIONS = [
-    # 12 = 机构编制 / 事业单位, 11 = 机构编制 / 机关, 91 = 市场监管 / 企业, 31 = 司法行政 / 律师事务所.
-    OrgSpec("operator", K.TRADING_CENTRE, CENTRE_NAME, "12", CITY, "林晓梅", "0792-8226101"),
-    OrgSpec("supervisor", K.SUPERVISORY_DEPARTMENT, "江州市发展和改革委员会", "11", CITY, "周建国", "0792-8223315"),
-    OrgSpec("purchaser1", K.PURCHASER, "江州市第一中学", "12", "360403", "陈文华", "0792-8581206"),
-    OrgSpec("purchaser2", K.PURCHASER, "江州市人民医院", "12", "360402", "刘海燕", "0792-8576120"),
-    OrgSpec("purchaser3", K.PURCHASER, "江州市交通运输局", "11", CITY, "王志强", "0792-8237742"),
-    OrgSpec("agency1", K.AGENCY, "江州正衡工程造价咨询有限公司", "91", "360403", "张国栋", "13907921001"),
-    OrgSpec("agency2", K.AGENCY, "江州明鉴工程造价咨询有限公司", "91", "360402", "黄丽萍", "13907921002"),
-    OrgSpec("agency3", K.AGENCY, "江州绿源环境科技有限公司", "91", "360404", "吴俊", "13907921003"),
-    OrgSpec("agency4", K.AGENCY, "江州清泽环保工程咨询有限公司", "91", "360481", "徐静", "13907921004"),
-    OrgSpec("agency5", K.AGENCY, "江州天成测绘地理信息有限公司", "91", "360403", "孙立新", "13907921005"),
-    OrgSpec("agency6", K.AGENCY, "江州经纬测绘技术有限公司", "91", "360483", "胡明", "13907921006"),
-    OrgSpec("agency7", K.AGENCY, "江州建安工程监理有限公司", "91", "360402", "朱红梅", "13907921007"),
-    OrgSpec("agency8", K.AGENCY, "江州华构建筑设计研究院有限公司", "91", CITY, "郭伟", "13907921008"),
-    OrgSpec("agency9", K.AGENCY, "江州诚信会计师事务所（普通合伙）", "91", "360403", "何淑芬", "13907921009"),
-    OrgSpec("agency10", K.AGENCY, "江州恒信资产评估有限公司", "91", "360402", "高建华", "13907921010"),
-    OrgSpec("agency11", K.AGENCY, "江西浔阳律师事务所", "31", "360000", "罗斌", "13907921011"),
-    OrgSpec("agency12", K.AGENCY, "江州中诚工程咨询有限公司", "91", "360404", "梁晓东", "13907921012"),
-]
-
-
-@dataclass(frozen=True)
-class TenderSpec:
-    purchaser: str  # username of the purchaser's user
-    title: str
-    method: str
-    category: str
-    budget: str
-    bond: str
-    description: str
-    qualification: str = ""
-    direct_reason: str = ""
-
-
-M, C = Method, Category
-QUAL_AGENCY = "已入驻江州市网上中介服务超市，具有独立法人资格，近三年无重大违法记录，未被列入失信被执行人名单。"
-
-# The twenty tenders, by key. The comment gives the state each one ends in.
-TENDERS: dict[str, TenderSpec] = {
-    # completed
-    "T01": TenderSpec(
-        "purchaser1",
-        "江州市第一中学教学楼改造工程造价咨询服务",
-        M.OPEN_TENDER,
-        C.COST_CONSULTING,
-        "480000",
-        "9000",
-        "服务内容：工程量清单及招标控制价编制、施工阶段造价控制、竣工结算审核。"
-        "服务期限：自合同签订之日起至竣工结算审定止。",
-        QUAL_AGENCY + "拟派项目负责人须为一级注册造价工程师。",
-    ),
-    "T02": TenderSpec(
-        "purchaser3",
-        "江州市S305省道改线工程地形测绘服务",
-        M.LOWEST_PRICE,
-        C.SURVEYING,
-        "260000",
-        "5000",
-        "服务内容：1:500 带状地形图测绘约 12 平方公里、控制测量及成果整理。服务期限：45 日历天。",
-        QUAL_AGENCY + "具有乙级及以上测绘资质（工程测量、地形图测绘专业）。",
-    ),
-    # contracted (T04 late, after the contract period)
-    "T03": TenderSpec(
-        "purchaser3",
-        "江州港城西港区码头扩建项目环境影响评价服务",
-        M.OPTIMAL_PRICE,
-        C.ENVIRONMENTAL_ASSESSMENT,
-        "350000",
-        "7000",
-        "服务内容：编制环境影响报告书并配合完成技术评估及审批。服务期限：90 日历天。",
-        QUAL_AGENCY,
-    ),
-    "T04": TenderSpec(
-        "purchaser2",
-        "江州市人民医院2025年度财务收支审计服务",
-        M.DIRECT,
-        C.AUDIT,
-        "180000",
-        "0",
-        "服务内容：2025 年度财务收支及预算执行情况审计，出具审计报告及管理建议书。",
-        QUAL_AGENCY,
-        direct_reason="上级主管部门通知限期完成专项审计，时间紧迫；预算低于直接选取限额，经院长办公会研究决定直接选取。",
-    ),
-    # awarded (T06 after an objection to the result was answered)
-    "T05": TenderSpec(
-        "purchaser1",
-        "江州市第一中学新校区学生宿舍楼建设工程监理服务",
-        M.OPEN_TENDER,
-        C.SUPERVISION,
-        "1250000",
-        "20000",
-        "服务内容：施工阶段及保修阶段全过程监理。建筑面积约 2.6 万平方米。服务期限：24 个月。",
-        QUAL_AGENCY + "具有房屋建筑工程监理甲级资质；总监理工程师须为注册监理工程师。",
-    ),
-    "T06": TenderSpec(
-        "purchaser2",
-        "江州市人民医院闲置医疗设备资产处置评估服务",
-        M.LOTTERY,
-        C.ASSET_APPRAISAL,
-        "150000",
-        "0",
-        "服务内容：对拟处置的 136 台（套）闲置医疗设备进行市场价值评估并出具评估报告。",
-        QUAL_AGENCY,
-    ),
-    # publicity
-    "T07": TenderSpec(
-        "purchaser3",
-        "江州市城区公交站台改造工程设计服务",
-        M.LOWEST_PRICE,
-        C.DESIGN,
-        "220000",
-        "4000",
-        "服务内容：中心城区 86 座公交候车亭改造方案设计及施工图设计。服务期限：60 日历天。",
-        QUAL_AGENCY,
-    ),
-    # evaluating again: an objection to its result was upheld
-    "T08": TenderSpec(
-        "purchaser2",
-        "江州市人民医院门诊综合楼装修工程全过程造价咨询服务",
-        M.OPTIMAL_PRICE,
-        C.COST_CONSULTING,
-        "560000",
-        "10000",
-        "服务内容：招标控制价编制、施工过程造价管控、变更签证审核及竣工结算审核。",
-        QUAL_AGENCY,
-    ),
-    # opening
-    "T09": TenderSpec(
-        "purchaser3",
-        "江州市农村公路提质改造工程可行性研究报告编制服务",
-        M.OPEN_TENDER,
-        C.ENGINEERING_CONSULTING,
-        "380000",
-        "7000",
-        "服务内容：编制可行性研究报告（含投资估算）并配合完成评审。涉及农村公路约 210 公里。",
-        QUAL_AGENCY,
-    ),
-    # failed: too few bids (流标), then no valid bid (废标)
-    "T10": TenderSpec(
-        "purchaser2",
-        "江州市人民医院常年法律顾问服务",
-        M.LOWEST_PRICE,
-        C.LEGAL,
-        "120000",
-        "0",
-        "服务内容：合同审查、法律咨询、诉讼及非诉讼事务代理。服务期限：一年。",
-        "依法设立的律师事务所，拟派律师执业满五年。",
-    ),
-    "T11": TenderSpec(
-        "purchaser1",
-        "江州市第一中学体育馆建设工程设计服务",
-        M.OPEN_TENDER,
-        C.DESIGN,
-        "900000",
-        "18000",
-        "服务内容：方案设计、初步设计、施工图设计及施工配合。建筑面积约 8600 平方米。",
-        QUAL_AGENCY + "具有建筑行业（建筑工程）设计乙级及以上资质。",
-    ),
-    # cancelled
-    "T12": TenderSpec(
-        "purchaser2",
-        "江州市人民医院医疗设备采购项目招标代理服务",
-        M.LOWEST_PRICE,
-        C.TENDERING_AGENCY,
-        "200000",
-        "0",
-        "服务内容：医疗设备采购项目招标文件编制、组织开评标及合同签订协助。",
-        QUAL_AGENCY,
-    ),
-    # draft
-    "T13": TenderSpec(
-        "purchaser3",
-        "江州市交通运输局公务用车处置评估服务",
-        M.OPTIMAL_PRICE,
-        C.ASSET_APPRAISAL,
-        "50000",
-        "0",
-        "服务内容：对 23 辆拟处置公务用车进行价值评估。",
-        QUAL_AGENCY,
-    ),
-    # suspended: an objection to the documents (T14), a complaint to the supervisor (T15)
-    "T14": TenderSpec(
-        "purchaser3",
-        "江州市中心城区排水防涝设施建设项目初步设计及概算编制服务",
-        M.OPEN_TENDER,
-        C.ENGINEERING_CONSULTING,
-        "680000",
-        "13000",
-        "服务内容：排水防涝设施初步设计、设计概算编制及专家评审配合。",
-        QUAL_AGENCY + "近三年在江州市行政区域内具有同类项目业绩。",
-    ),
-    "T15": TenderSpec(
-        "purchaser1",
-        "江州市第一中学食堂设备采购项目招标代理服务",
-        M.LOWEST_PRICE,
-        C.TENDERING_AGENCY,
-        "90000",
-        "0",
-        "服务内容：食堂厨房设备采购项目招标代理全过程服务。",
-        QUAL_AGENCY,
-    ),
-    # published, open for bids
-    "T16": TenderSpec(
-        "purchaser1",
-        "江州市第一中学校园不动产权籍调查测绘服务",
-        M.OPEN_TENDER,
-        C.SURVEYING,
-        "160000",
-        "3000",
-        "服务内容：校园范围内土地及房屋权籍调查、不动产测绘及成果汇交。",
-        QUAL_AGENCY,
-    ),
-    "T17": TenderSpec(
-        "purchaser3",
-        "江州市长江大道综合改造工程结算审计服务",
-        M.LOWEST_PRICE,
-        C.AUDIT,
-        "300000",
-        "6000",
-        "服务内容：对长江大道综合改造工程竣工结算进行审计并出具审计报告。",
-        QUAL_AGENCY,
-    ),
-    "T18": TenderSpec(
-        "purchaser2",
-        "江州市人民医院医疗废水处理站改造项目环境影响报告表编制服务",
-        M.DIRECT,
-        C.ENVIRONMENTAL_ASSESSMENT,
-        "80000",
-        "0",
-        "服务内容：编制环境影响报告表并配合完成审批。",
-        QUAL_AGENCY,
-        direct_reason="改造项目须在生态环境部门规定期限内完成环评报批，时间紧迫；预算低于直接选取限额。",
-    ),
-    # pending review
-    "T19": TenderSpec(
-        "purchaser3",
-        "江州市滨江大道二期工程施工监理服务",
-        M.OPEN_TENDER,
-        C.SUPERVISION,
-        "1800000",
-        "30000",
-        "服务内容：滨江大道二期道路、桥梁及排水工程施工阶段监理。服务期限：30 个月。",
-        QUAL_AGENCY + "具有市政公用工程监理甲级资质。",
-    ),
-    # draft, returned by the trading centre
-    "T20": TenderSpec(
-        "purchaser1",
-        "江州市第一中学实验楼维修工程预算编制服务",
-        M.LOTTERY,
-        C.COST_CONSULTING,
-        "40000",
-        "0",
-        "服务内容：实验楼屋面及外墙维修工程预算编制。",
-        QUAL_AGENCY,
-    ),
-    # completed and rated (with T01 and T02): the agencies' service evaluations need finished work
-    "T21": TenderSpec(
-        "purchaser3",
-        "江州市城北客运站迁建工程环境影响报告表编制服务",
-        M.LOWEST_PRICE,
-        C.ENVIRONMENTAL_ASSESSMENT,
-        "95000",
-        "0",
-        "服务内容：编制建设项目环境影响报告表并配合完成审批。服务期限：40 日历天。",
-        QUAL_AGENCY,
-    ),
-    "T22": TenderSpec(
-        "purchaser1",
-        "江州市第一中学运动场及看台改造工程施工监理服务",
-        M.LOWEST_PRICE,
-        C.SUPERVISION,
-        "260000",
-        "5000",
-        "服务内容：400 米标准运动场、看台及配套排水工程施工阶段监理。服务期限：8 个月。",
-        QUAL_AGENCY + "具有房屋建筑工程监理乙级及以上资质。",
-    ),
-    "T23": TenderSpec(
-        "purchaser3",
-        "江州市交通运输局2025年度部门预算执行情况审计服务",
-        M.DIRECT,
-        C.AUDIT,
-        "120000",
-        "0",
-        "服务内容：2025 年度部门预算执行情况及专项资金使用情况审计，出具审计报告。",
-        QUAL_AGENCY,
-        direct_reason="市财政局通知限期报送年度预算执行审计报告，时间紧迫；预算低于直接选取限额，经局党组会研究决定直接选取。",
-    ),
-    "T24": TenderSpec(
-        "purchaser2",
-        "江州市人民医院2025年度零星维修工程结算审核服务",
-        M.OPTIMAL_PRICE,
-        C.COST_CONSULTING,
-        "70000",
-        "0",
-        "服务内容：2025 年度院区零星维修工程（约 60 项）结算审核，出具审核报告。",
-        QUAL_AGENCY,
-    ),
-}
-
-# The state each tender must be in when the load finishes (checked before committing).
-EXPECTED: dict[str, str] = {
-    "T01": TenderStatus.COMPLETED,
-    "T02": TenderStatus.COMPLETED,
-    "T03": TenderStatus.CONTRACTED,
-    "T04": TenderStatus.CONTRACTED,
-    "T05": TenderStatus.AWARDED,
-    "T06": TenderStatus.AWARDED,
-    "T07": TenderStatus.PUBLICITY,
-    "T08": TenderStatus.EVALUATING,
-    "T09": TenderStatus.OPENING,
-    "T10": TenderStatus.FAILED,
-    "T11": TenderStatus.FAILED,
-    "T12": TenderStatus.CANCELLED,
-    "T13": TenderStatus.DRAFT,
-    "T14": TenderStatus.SUSPENDED,
-    "T15": TenderStatus.SUSPENDED,
-    "T16": TenderStatus.PUBLISHED,
-    "T17": TenderStatus.PUBLISHED,
-    "T18": TenderStatus.PUBLISHED,
-    "T19": TenderStatus.PENDING_REVIEW,
-    "T20": TenderStatus.DRAFT,
-    "T21": TenderStatus.COMPLETED,
-    "T22": TenderStatus.COMPLETED,
-    "T23": TenderStatus.COMPLETED,
-    "T24": TenderStatus.COMPLETED,
-}
-
-# --- the agencies' part of the story (their profiles and qualifications: demo.agencies) --------------
+# --- the agencies' part of the story (their profiles and qualifications: demo/data/agencies.toml) ---
+_AGENCIES = story.read("agencies")
 AGENCIES = [spec.username for spec in ORGANISATIONS if spec.kind == K.AGENCY]
-# The trading centre returns the law firm's application (so nobody could bid for T10, which fails);
-# the asset appraiser applies today and waits for review. The other ten are admitted and are the
-# only ones that ever bid.
-RETURNED = "agency11"
-APPLIED = "agency10"
+RETURNED: str = _AGENCIES["returned"]
+APPLIED: str = _AGENCIES["applied"]
 ADMITTED = [a for a in AGENCIES if a not in (RETURNED, APPLIED)]
-# In force at the end: black-listed (admitted, but bid on no tender still open), and red-listed.
-BLACK = ["agency4", "agency6"]
-RED = ["agency2", "agency3", "agency5", "agency7", "agency9"]
+BLACK: list[str] = _AGENCIES["black_list"]
+RED: list[str] = _AGENCIES["red_list"]
 # The opening-key holders (DOMAIN.md, bids §2): trading centre, supervisor, purchasers.
 KEY_HOLDERS = ["operator", "supervisor", "purchaser1", "purchaser2", "purchaser3"]
+ADMIT_REASON: str = _AGENCIES["admit_reason"]
+RETURN_REASON: str = _AGENCIES["return_reason"]
 
-ADMIT_REASON = "营业执照、资质证书及信用承诺书经核验无误，准予入驻江州市网上中介服务超市。"
-RETURN_REASON = (
-    "经向江西省司法厅核验，所提交《律师事务所执业许可证》副本的年度考核记录与登记信息不一致，"
-    "请核实后重新提交加盖公章的执业许可证副本及最近一年度考核结果。"
-)
-
-# Service evaluations of the completed tenders: scores, the purchaser's comment, and what the
-# trading centre does with it (True approve, False reject, None leave pending).
-SCORE_NAMES = ("quality", "timeliness", "attitude", "fees", "conduct")
-EVALUATIONS: dict[str, tuple[tuple[int, int, int, int, int], str, bool | None]] = {
-    "T01": ((5, 5, 4, 4, 5), "造价控制及时准确，驻场人员专业负责，竣工结算审核核减金额明显。", True),
-    "T02": ((4, 3, 4, 4, 4), "成果质量符合规范要求；外业受天气影响进度略有滞后，沟通较及时。", True),
-    "T23": (
-        (2, 1, 3, 3, 2),
-        "审计报告出具时间比预期晚半个月，主要原因是我局部分科室资料报送不及时。",
-        False,
-    ),
-    "T21": ((5, 4, 5, 4, 5), "报告表编制质量高，一次性通过技术审查，按期完成报批。", True),
-    "T22": ((5, 5, 5, 4, 5), "监理人员到岗率高，旁站记录完整，对隐蔽工程把关严格。", True),
-    "T24": ((4, 5, 4, 4, 4), "审核及时，审减依据充分，收费合理。", None),
-}
-EVALUATION_REJECT_NOTE = (
-    "评价意见所述延误系采购人自身资料报送不及时所致，与评分不相符，不能客观反映中介服务质量，不予采用。"
-)
-
-
-# --- the bids and their evaluation (DOMAIN.md, "Sealed, signed electronic bids" and the methods table) ------
-# Where people decide, the order they decide on (agency numbers, best first): the committee's
-# scores rank an open tender's bids (公开招标), the purchaser picks the agency of a direct selection
-# (直接选取). Every other result is the platform's: computed the moment the opening closes.
-RANKINGS: dict[str, list[int]] = {
-    "T01": [1, 12, 2],
-    "T04": [9],
-    "T05": [7, 12, 8, 1],
-    "T23": [9],
-}
-# The lowest-price tenders' prices are dealt out in this order, lowest first, so the result the
-# platform computes is the story's (and no two prices are equal: equal prices would be ordered by
-# the tender's lottery). The optimal-price (T03, T08, T24) and lottery (T06) results depend on
-# verifiable lotteries whose secret is drawn when the tender is published: they differ from load
-# to load, and the story reads each winner from the tender.
-PRICE_ORDER: dict[str, list[int]] = {
-    "T02": [6, 5, 8],
-    "T07": [12, 8, 5],
-    "T15": [1, 12, 2],
-    "T21": [3, 12, 4],
-    "T22": [7, 8, 12],
-}
-# The evaluation committees (评标委员会) are drawn from the city's expert pool (专家库): number, name.
-EXPERTS = [
-    ("JZ0317", "钱志远"),
-    ("JZ0422", "方慧敏"),
-    ("JZ0538", "蒋德明"),
-    ("JZ0641", "邱少华"),
-    ("JZ0756", "沈雅琴"),
-    ("JZ0863", "韦振宇"),
-    ("JZ0975", "杜文清"),
-]
-# The bids the committee sets aside (否决投标), with its reasons: none of T11's bidders qualifies.
-DISQUALIFIED: dict[str, dict[int, str]] = {
-    "T11": {
-        8: "拟派项目负责人一级注册建筑师注册证书已过有效期，不满足招标文件资格要求。",
-        12: "所附建筑工程设计资质证书为丙级，不满足招标文件“乙级及以上”的资格要求。",
-        7: "未按招标文件要求提供近三年经审计的财务报告，资格审查不合格。",
-    },
-}
-# The purchaser's written reason for its direct pick (直接选取).
-PICK_REASONS: dict[str, str] = {
-    "T04": "江州诚信会计师事务所（普通合伙）响应文件符合要求，报价合理，具有三级医院财务审计经验，"
-    "能在主管部门规定期限内完成专项审计，确定为成交单位。",
-    "T23": "江州诚信会计师事务所（普通合伙）响应文件符合要求，具有部门预算执行审计经验，"
-    "承诺在市财政局规定期限内报送审计报告，确定为成交单位。",
-}
-# The service period each tender asks for, in days: the bid forms offer it or a little less.
-SERVICE_DAYS: dict[str, int] = {
-    "T01": 365,
-    "T02": 45,
-    "T03": 90,
-    "T04": 30,
-    "T05": 730,
-    "T06": 20,
-    "T07": 60,
-    "T08": 365,
-    "T09": 60,
-    "T11": 120,
-    "T12": 90,
-    "T14": 75,
-    "T15": 60,
-    "T16": 40,
-    "T17": 45,
-    "T18": 30,
-    "T21": 40,
-    "T22": 240,
-    "T23": 30,
-    "T24": 45,
-}
+# --- the results, where people decide them: demo/data/results.toml ----------------------------------
+SCORE_NAMES = story.SCORE_NAMES
+EVALUATIONS = story.evaluations()
+EVALUATION_REJECT_NOTE: str = story.read("results")["evaluation_reject_note"]
+RANKINGS: dict[str, list[int]] = story.by_tender("rankings")
+PRICE_ORDER: dict[str, list[int]] = story.by_tender("price_order")
+EXPERTS = story.experts()
+DISQUALIFIED = story.disqualified()
+PICK_REASONS: dict[str, str] = story.by_tender("pick_reasons")
+# What people write as the story goes (amendments, objections, reasons, contract references): demo/data/events.toml.
+EVENTS = story.read("events")
+SERVICE_DAYS = story.service_days()
 # Where a tender stands once its result is recorded.
 AFTER_EVALUATION = (TenderStatus.PUBLICITY, TenderStatus.AWARDED, TenderStatus.CONTRACTED, TenderStatus.COMPLETED)
 # The live tender whose opening ceremony the summary tells the demo users how to run.
@@ -811,26 +400,22 @@ class Loader:
             documents = bid_documents(
                 spec, tender.reference, org, self.specs[username].contact, prices[number], days, promises
             )
-            plaintext = protocol.bid_build(
-                form=form, documents=documents, certificate=cert.serial, private_key=signing_key
-            )
-            envelope = crypto.seal(
-                plaintext=plaintext,
-                recipient_public=public,
-                associated=protocol.sealed_context(tender=tender.reference, agency=org.uscc),
+            sealed = steps.build_sealed_bid(
+                form=form,
+                documents=documents,
+                certificate=cert.serial,
+                private_key=signing_key,
+                opening_public=public,
                 suite=opening_key.suite,
             )
-            digest = crypto.digest(envelope)
-            payload = protocol.submission_payload(
-                tender=tender.reference, agency=org.uscc, digest=digest, certificate=cert.serial
-            )
+            envelope, digest = sealed.envelope, sealed.digest
             try:
                 bid, created = submission.bid_submit(
                     actor=self.user(username),
                     tender_id=tender.pk,
                     stream=io.BytesIO(envelope),
                     certificate_serial=cert.serial,
-                    signature=base64.b64encode(crypto.sign(signing_key, payload)).decode(),
+                    signature=sealed.signature,
                     idempotency_key=digest,  # as the client does: the envelope's SHA-256
                 )
             except ApplicationError as exc:
@@ -858,12 +443,10 @@ class Loader:
         for username in (TENDERS[key].purchaser, "operator"):
             holder = self.user(username)
             mine = opening_share_get(actor=holder, tender_id=tender_id)
-            share = crypto.unwrap_share(
-                wrapped=base64.b64decode(mine["wrapped"]),
-                holder_private_key=self.private_key(username, pki.KEY_P256),
-                associated=mine["context"],
+            share = steps.unwrap_holder_share(
+                wrapped=mine["wrapped"], context=mine["context"], private_key=self.private_key(username, pki.KEY_P256)
             )
-            outcome = opening_submit_share(actor=holder, tender_id=tender_id, share=base64.b64encode(share).decode())
+            outcome = opening_submit_share(actor=holder, tender_id=tender_id, share=share)
         opening = OpeningRecord.objects.filter(tender_id=tender_id).first()
         if not outcome.get("opened") or opening is None:
             raise CommandError(f"demo story went off script: the key holders' shares did not open {key}: {outcome}")
@@ -894,7 +477,7 @@ class Loader:
         tender = Tender.objects.select_related("profile").get(pk=self.tenders[key])
         bids = self.bids_of(key, valid=True)
         order = RANKINGS[key] + sorted(set(bids) - set(RANKINGS[key]))
-        size = tender.profile.committee_min_members | 1  # five or more, an odd number
+        size = rules_of(tender).committee_min_members | 1  # five or more, an odd number
         experts = sorted(EXPERTS, key=lambda expert: _draw("committee", key, expert[0]))[:size]
         if len(experts) < size or set(order) != set(bids):
             raise CommandError(f"demo story went off script: cannot score {key}'s bids {sorted(bids)}")
@@ -956,13 +539,13 @@ class Loader:
             return prefer
         return next(username for username in ranking if username != winner)
 
-    def contract(self, key: str, reference: str) -> None:
+    def contract(self, key: str) -> None:
         """The purchaser records the signed contract, which agrees a completion date the tender's
         service period ahead (calendar days: a contract's own term, not a rule of the profile)."""
         tender_record_contract(
             actor=self.user(TENDERS[key].purchaser),
             tender_id=self.tenders[key],
-            contract_reference=reference,
+            contract_reference=EVENTS["contracts"][key],
             service_due_at=clock.now() + timedelta(days=SERVICE_DAYS[key]),
         )
 
@@ -996,11 +579,12 @@ class Loader:
                 first_name=spec.contact[1:],
                 email=f"{spec.username}@demo.agora.invalid",
                 is_staff=staff,
-                is_superuser=staff,
                 password=self.password_hash,
             )
             user.full_clean()
             user.save()
+            if staff:  # as a real centre's operator: admin staff in the operators group, not a superuser
+                user.groups.add(Group.objects.get(name=OPERATORS_GROUP))
             self.users[spec.username] = user
 
     # --- the agencies -------------------------------------------------------------------------
@@ -1052,23 +636,23 @@ class Loader:
         # The law firm's application had false papers in it: the supervisor records it, the rule
         # proposes a black-list entry and the supervisor decides one year (repaired later, T0+80).
         self.at(-20)
-        self.black_entries[RETURNED] = self.serious_event(
-            RETURNED,
-            "false_materials",
-            "申请入驻时提交的《律师事务所执业许可证》副本年度考核记录系变造，与司法行政机关登记信息不符。",
-            "江西省司法厅核查复函（赣司函〔{year}〕37号）",
-        )
+        self.black_entries[RETURNED] = self.serious_event(RETURNED)
         self.at(-15)
         self.decide_black(RETURNED, number=1, years=1)
 
-    def serious_event(self, username: str, kind: str, reason: str, evidence: str) -> int:
-        """The supervisor records a serious violation; returns the black-list entry the rule proposed."""
+    def serious_event(self, username: str) -> int:
+        """The supervisor records a serious violation (demo/data/events.toml: its kind, reason and
+        evidence; a reason may name a tender); returns the black-list entry the rule proposed."""
+        found = EVENTS["serious_violations"][username]
+        tender = found.get("tender")
         event = credit_event_record(
             actor=self.user("supervisor"),
             agency_id=self.agency_ids[username],
-            kind=kind,
-            reason=reason,
-            evidence=evidence.format(year=clock.now().astimezone(LOCAL).year),
+            kind=found["kind"],
+            reason=found["reason"].format(
+                reference=self.reference(tender) if tender else "", title=TENDERS[tender].title if tender else ""
+            ),
+            evidence=found["evidence"].format(year=clock.now().astimezone(LOCAL).year),
         )
         return int(CreditListEntry.objects.values_list("pk", flat=True).get(source_event=event))
 
@@ -1118,8 +702,8 @@ class Loader:
                 actor=supervisor,
                 agency_id=self.agency_ids[username],
                 kind="commendation",
-                reason=f"被评为江州市{year - 1}年度公共资源交易“守信中介服务机构”，予以通报表扬。",
-                evidence=f"江公管〔{year}〕5号",
+                reason=EVENTS["credit"]["commendation_reason"].format(last_year=year - 1),
+                evidence=EVENTS["credit"]["commendation_evidence"].format(year=year),
             )
         self.at(44)
         for username in [*RED, "agency1"]:
@@ -1127,7 +711,7 @@ class Loader:
                 actor=supervisor,
                 agency_id=self.agency_ids[username],
                 list_kind=CreditList.RED,
-                reason="近三年无不良信用记录，服务评价优良，获评年度守信中介服务机构。",
+                reason=EVENTS["credit"]["red_list_proposed"],
             )
 
     def past(self) -> None:
@@ -1189,8 +773,8 @@ class Loader:
         tender_amend(
             actor=self.user("purchaser1"),
             tender_id=self.tenders["T01"],
-            title="江州市第一中学教学楼改造工程造价咨询服务 变更公告",
-            body="一、补充招标控制价编制范围：含室外配套工程。\n二、投标截止及开标时间相应顺延。",
+            title=EVENTS["amendments"]["T01"]["title"],
+            body=EVENTS["amendments"]["T01"]["body"],
             new_deadline=deadline(12),
         )
 
@@ -1214,15 +798,15 @@ class Loader:
         tender_cancel(
             actor=self.user("purchaser2"),
             tender_id=self.tenders["T12"],
-            reason="采购项目资金未落实，经医院研究决定终止本次采购活动。",
+            reason=EVENTS["cancellations"]["T12"],
         )
-        self.contract("T02", "JZJT-2026-FW-017")
+        self.contract("T02")
 
         self.at(16)  # T23 deadline: opening
         self.at(17)  # T01 awarded
         self.at(18)  # T23 evaluating
-        self.contract("T01", "JZYZ-2026-ZX-003")
-        self.contract("T03", "JZJT-2026-FW-021")
+        self.contract("T01")
+        self.contract("T03")
         self.pick("T23")
 
         self.at(20)  # T10 deadline without a bid: 流标
@@ -1230,12 +814,11 @@ class Loader:
             actor=self.user("agency7"),
             tender_id=self.tenders["T14"],
             kind=ObjectionKind.DOCUMENTS,
-            text="招标文件要求投标人近三年在江州市行政区域内具有同类项目业绩，属于以特定行政区域的业绩作为"
-            "资格条件，违反《招标投标法实施条例》第三十二条的规定，请求修改招标文件。",
+            text=EVENTS["objections"]["T14"]["text"],
         )
 
         self.at(22)  # T23 awarded; T21 deadline
-        self.contract("T23", "JZJT-2026-SJ-009")
+        self.contract("T23")
         self.at(24)  # T21 evaluated and in publicity
         self.evaluated("T21", expect=PRICE_ORDER["T21"][0])
 
@@ -1243,7 +826,7 @@ class Loader:
         # late_contract credit event for the agency; the supervisor finds the delay was the
         # purchaser's and annuls it (it stays on record).
         self.at(25)
-        self.contract("T04", "JZRMYY-2026-SJ-002")
+        self.contract("T04")
         self.at(26)  # T22 deadline
         late = CreditEvent.objects.get(
             kind__code="late_contract", source_type="market.tender", source_id=str(self.tenders["T04"])
@@ -1251,19 +834,18 @@ class Loader:
         credit_event_annul(
             actor=self.user("supervisor"),
             event_id=late.pk,
-            reason="经核查，合同逾期签订系采购人院长办公会审议延期所致，成交供应商已按期提交签约材料，"
-            "不属于中介机构失信行为，撤销该信用记录。",
+            reason=EVENTS["credit"]["late_contract_annulled"],
         )
 
         self.at(28)  # T21 awarded; T22 evaluated and in publicity
-        self.contract("T21", "JZJT-2026-HP-011")
+        self.contract("T21")
         self.evaluated("T22", expect=PRICE_ORDER["T22"][0])
 
         self.at(30)  # T05, T06 deadline
         self.at(32)  # T05 evaluating; T06 drawn by lot and in publicity; T22 awarded
         self.committee("T05")
         self.evaluated("T06")
-        self.contract("T22", "JZYZ-2026-JL-006")
+        self.contract("T22")
 
         # An agency the lot did not choose (agency12, unless it won) objects to the draw.
         self.at(33)
@@ -1271,7 +853,7 @@ class Loader:
             actor=self.user(self.runner_up("T06", prefer="agency12")),
             tender_id=self.tenders["T06"],
             kind=ObjectionKind.RESULT,
-            text="随机抽取过程未通知我单位派员到场见证，请求公开抽取过程及抽取依据。",
+            text=EVENTS["objections"]["T06"]["text"],
         )
 
         self.at(35)  # T24 deadline
@@ -1283,12 +865,11 @@ class Loader:
             actor=self.user("purchaser2"),
             objection_id=objection.pk,
             upheld=False,
-            answer="经核查，本项目采用可验证随机抽取：抽签随机数的承诺值已随采购公告发布，开标时揭示，"
-            "随机数、种子及抽取顺序已随中选结果公示，任何人均可复算验证。异议不成立。",
+            answer=EVENTS["objections"]["T06"]["answer"],
         )
 
         self.at(40)  # T06, T24 awarded; T11 deadline
-        self.contract("T24", "JZRMYY-2026-ZX-014")
+        self.contract("T24")
         # T11 evaluating: the committee finds no bid qualified and sets each aside (否决投标);
         # concluding the round leaves no valid bid, and the tender fails (废标).
         self.at(42)
@@ -1318,8 +899,7 @@ class Loader:
         tender_suspend(
             actor=self.user("supervisor"),
             tender_id=self.tenders["T15"],
-            reason="受理江州明鉴工程造价咨询有限公司投诉（第一成交候选人涉嫌提供虚假业绩），"
-            "依据《招标投标法实施条例》第六十二条暂停采购活动",
+            reason=EVENTS["suspensions"]["T15"],
         )
 
         self.at(55)
@@ -1337,19 +917,8 @@ class Loader:
         # Two serious violations found by the supervisor's investigations; the rule proposes a
         # black-list entry for each.
         self.at(70)
-        self.black_entries["agency4"] = self.serious_event(
-            "agency4",
-            "false_materials",
-            f"在{self.reference('T03')}《{TENDERS['T03'].title}》竞价中提供虚假项目业绩证明材料（伪造合同 2 份）。",
-            "江州市发展和改革委员会行政处理决定书（江发改法规〔{year}〕11号）",
-        )
-        self.black_entries["agency6"] = self.serious_event(
-            "agency6",
-            "collusion",
-            "在江州市自然资源局“基础测绘成果更新项目”中与其他投标人串通投标"
-            "（投标文件由同一单位编制，投标保证金自同一账户转出）。",
-            "江州市发展和改革委员会行政处理决定书（江发改法规〔{year}〕12号）",
-        )
+        self.black_entries["agency4"] = self.serious_event("agency4")
+        self.black_entries["agency6"] = self.serious_event("agency6")
 
         self.at(75)  # the supervisor's decisions
         supervisor = self.user("supervisor")
@@ -1369,16 +938,14 @@ class Loader:
         list_entry_dismiss(
             actor=supervisor,
             entry_id=proposals[self.agency_ids["agency1"]],
-            reason=f"该机构作为{self.reference('T15')}第一成交候选人被投诉涉嫌提供虚假业绩，"
-            "投诉处理期间不予认定守信激励。",
+            reason=EVENTS["credit"]["red_list_dismissed"].format(reference=self.reference("T15")),
         )
 
         self.at(80)  # credit repair (信用修复) for the law firm
         list_entry_revoke(
             actor=supervisor,
             entry_id=self.black_entries[RETURNED],
-            reason="该所已纠正失信行为，提交整改报告并作出信用承诺，完成信用修复专题培训，"
-            "经审核准予信用修复，提前移出黑名单。",
+            reason=EVENTS["credit"]["black_list_repaired"],
         )
 
         self.at(100)  # T08 deadline
@@ -1403,28 +970,27 @@ class Loader:
         the first candidate's bid aside. Concluding the new round is left to the demo's operator."""
         winner, objector = self.winner(key), self.runner_up(key)
         name, leader = self.orgs[winner].name, self.specs[winner].contact
+        said = EVENTS["objections"][key]
         self.at(103)
         objection = objection_raise(
             actor=self.user(objector),
             tender_id=self.tenders[key],
             kind=ObjectionKind.RESULT,
-            text=f"第一中选候选人{name}拟派项目负责人{leader}目前仍在本市其他在建项目担任项目负责人，"
-            "不满足采购文件“项目负责人不得同时在其他项目任职”的要求，请求复核。",
+            text=said["text"].format(name=name, leader=leader),
         )
         self.at(104)
         objection_answer(
             actor=self.user(TENDERS[key].purchaser),
             objection_id=objection.pk,
             upheld=True,
-            answer=f"经向相关建设单位核实，{name}拟派项目负责人{leader}确在其他在建项目任职，异议成立。"
-            "本项目退回评审，由评审小组重新评审。",
+            answer=said["answer"].format(name=name, leader=leader),
         )
         self.at(106)
         evaluation_disqualify(
             actor=self.user("operator"),
             tender_id=self.tenders[key],
             bid_id=self.bids_of(key, valid=True)[int(winner.removeprefix("agency"))],
-            reason=f"拟派项目负责人{leader}同时在其他在建项目任职，不满足采购文件要求（异议成立后复核）。",
+            reason=said["disqualify_reason"].format(name=name, leader=leader),
         )
 
     def reference(self, key: str) -> str:
@@ -1456,8 +1022,8 @@ class Loader:
         tender_amend(
             actor=self.user("purchaser1"),
             tender_id=self.tenders["T16"],
-            title="江州市第一中学校园不动产权籍调查测绘服务 澄清公告",
-            body="对潜在投标人提出的问题澄清如下：测绘范围以附件红线图为准，不含校外教职工宿舍区。",
+            title=EVENTS["amendments"]["T16"]["title"],
+            body=EVENTS["amendments"]["T16"]["body"],
             new_deadline=now + timedelta(minutes=50),
         )
 
@@ -1466,9 +1032,7 @@ class Loader:
         self.create("T13", tomorrow)
         t20 = self.create("T20", tomorrow)
         tender_submit(actor=self.user("purchaser1"), tender_id=t20)
-        tender_return(
-            actor=self.user("operator"), tender_id=t20, reason="预算金额与财政批复文件不一致，请核对后重新提交。"
-        )
+        tender_return(actor=self.user("operator"), tender_id=t20, reason=EVENTS["returned_drafts"]["T20"])
 
     def check(self) -> None:
         """Refuse to commit a world that is not the one described."""
@@ -1748,7 +1312,7 @@ class Command(BaseCommand):
         tender = Tender.objects.select_related("profile").get(pk=loader.tenders[REPLAY])
         holders = [TENDERS[REPLAY].purchaser, "operator"]
         closes = tender.bid_deadline
-        window = tender.profile.decryption_window
+        window = rules_of(tender).decryption_window
         ends = closes + window
         directory = agency_demo.key_directory()
         try:

@@ -1,0 +1,91 @@
+"""The client's steps, as functions of keys and bytes: what an agency's and a key holder's machine compute.
+
+One implementation for every caller that plays a client: the command-line client (``build``, ``share``),
+the demo story (``manage.py demo_load``), the test factories and the opening benchmark. No Django and no
+network: the caller fetches the tender's opening key or the wrapped share and submits the result.
+
+An agency's bid, in order (docs/crypto.md):
+
+1. :func:`sign_bid`: the bid form and the documents' digests, signed with the agency's key, packed with the
+   documents into the plaintext;
+2. :func:`seal_bid`: the plaintext sealed to the tender's opening public key, bound to the tender and agency;
+3. :func:`submission_signature`: the agency's signature over the sealed envelope's digest, sent with it.
+
+:func:`build_sealed_bid` runs the three. A tender's key holder, at the opening, runs :func:`unwrap_holder_share`.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from bidding import crypto, protocol
+
+
+@dataclass(frozen=True)
+class SealedBid:
+    """What the agency uploads: the envelope, its SHA-256 (hex) and the base64 submission signature."""
+
+    envelope: bytes
+    digest: str
+    signature: str
+
+
+def sign_bid(
+    *, form: Mapping[str, Any], documents: list[tuple[str, bytes]], certificate: str, private_key: Any
+) -> bytes:
+    """Step 1: the signed bid plaintext (form, documents and the agency's inner signature)."""
+    return protocol.bid_build(form=form, documents=documents, certificate=certificate, private_key=private_key)
+
+
+def seal_bid(
+    plaintext: bytes, *, opening_public: bytes, tender: str, agency: str, suite: str = crypto.DEFAULT_SUITE
+) -> bytes:
+    """Step 2: the plaintext sealed to the tender's opening key, bound to tender reference and agency USCC."""
+    return crypto.seal(
+        plaintext=plaintext,
+        recipient_public=opening_public,
+        associated=protocol.sealed_context(tender=tender, agency=agency),
+        suite=suite,
+    )
+
+
+def submission_signature(
+    envelope: bytes, *, tender: str, agency: str, certificate: str, private_key: Any
+) -> tuple[str, str]:
+    """Step 3: the envelope's digest and the agency's base64 signature over what the platform checks on upload."""
+    digest = crypto.digest(envelope)
+    payload = protocol.submission_payload(tender=tender, agency=agency, digest=digest, certificate=certificate)
+    return digest, base64.b64encode(crypto.sign(private_key, payload)).decode()
+
+
+def build_sealed_bid(
+    *,
+    form: Mapping[str, Any],
+    documents: list[tuple[str, bytes]],
+    certificate: str,
+    private_key: Any,
+    opening_public: bytes,
+    suite: str = crypto.DEFAULT_SUITE,
+) -> SealedBid:
+    """An agency's whole bid, steps 1-3, for the tender and agency the form names."""
+    tender, agency = str(form["tender"]), str(form["agency"])
+    plaintext = sign_bid(form=form, documents=documents, certificate=certificate, private_key=private_key)
+    envelope = seal_bid(plaintext, opening_public=opening_public, tender=tender, agency=agency, suite=suite)
+    del plaintext
+    digest, signature = submission_signature(
+        envelope, tender=tender, agency=agency, certificate=certificate, private_key=private_key
+    )
+    return SealedBid(envelope, digest, signature)
+
+
+def unwrap_holder_share(*, wrapped: str, context: Mapping[str, Any], private_key: Any) -> str:
+    """A key holder's step at the opening: the wrapped share (base64, as the platform serves it) decrypted with
+    the holder's P-256 key, as the base64 share to submit. Raises ``crypto.CryptoError`` when this key does not
+    open it, ``ValueError`` when ``wrapped`` is not base64."""
+    share = crypto.unwrap_share(
+        wrapped=base64.b64decode(wrapped, validate=True), holder_private_key=private_key, associated=context
+    )
+    return base64.b64encode(share).decode()
