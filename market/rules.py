@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_type_hints
 
 from core.clock import LOCAL_TZ
 from market.choices import LOTTERY_METHODS, SUPERMARKET_METHODS
@@ -64,14 +64,15 @@ def rules_to_json(rules: Rules) -> dict[str, Any]:
 
 
 def rules_from_json(data: dict[str, Any]) -> Rules:
+    """The inverse of :func:`rules_to_json`, by each field's declared type."""
     values: dict[str, Any] = {}
-    for f in fields(Rules):
-        value = data[f.name]
-        if f.type == "timedelta":
+    for name, kind in get_type_hints(Rules).items():
+        value = data[name]
+        if kind is timedelta:
             value = timedelta(seconds=value)
-        elif f.type == "Decimal":
+        elif kind is Decimal:
             value = Decimal(value)
-        values[f.name] = value
+        values[name] = value
     return Rules(**values)
 
 
