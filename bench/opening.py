@@ -246,9 +246,9 @@ def submit_bid(bidder: Bidder, tender: Any, public: bytes, size: int, i: int) ->
 def holder_share(staff: Staff, holder: Any, tender: Any) -> str:
     """A key holder's client: fetch the wrapped share, decrypt it locally; the base64 share it would submit."""
     from bidding.client.steps import unwrap_holder_share
-    from bidding.services.opening import opening_share_get
+    from procurement.services.opening import opening_share_fetch
 
-    mine = opening_share_get(actor=holder, tender_id=tender.pk)
+    mine = opening_share_fetch(actor=holder, tender_id=tender.pk)
     return unwrap_holder_share(
         wrapped=mine["wrapped"], context=mine["context"], private_key=staff.holder_keys[holder.username]
     )

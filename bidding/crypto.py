@@ -340,6 +340,16 @@ def opening_public(private_key: bytes) -> bytes:
     return _x25519_private(private_key).public_key().public_bytes_raw()
 
 
+def public_key_check(public: bytes) -> None:
+    """Refuse (``key_invalid``) a 32-byte X25519 public key nobody could seal to safely: the wrong length or a
+    low-order point, whose agreed secret is all zeros whatever the other side's key."""
+    recipient = _x25519_public(public)
+    try:
+        x25519.X25519PrivateKey.generate().exchange(recipient)
+    except ValueError as exc:
+        raise _error("key_invalid") from exc
+
+
 def seal(
     *, plaintext: bytes, recipient_public: bytes, associated: Mapping[str, Any], suite: str = DEFAULT_SUITE
 ) -> bytes:

@@ -47,6 +47,17 @@ class Bid(models.Model):
     receipt = models.JSONField(default=dict, blank=True)
     receipt_signature = models.BinaryField(default=b"")
     withdrawn_at = models.DateTimeField(null=True, blank=True)
+    # A withdrawal is the agency's own act: its signature over the withdrawal payload and the certificate.
+    withdrawal_certificate = models.ForeignKey(
+        Certificate, null=True, blank=True, on_delete=models.PROTECT, related_name="withdrawals"
+    )
+    withdrawal_signature = models.BinaryField(default=b"")
+    # The bidder's own lock (OpeningPolicy.THRESHOLD_AND_BIDDER): the public half of the key the agency sealed
+    # the inner layer to (hex, signed with the submission), and the private half once the agency releases it
+    # during the decryption window. The released key is held only until the opening ends, then erased.
+    layer_public = models.CharField(max_length=64, blank=True)
+    layer_key = models.BinaryField(default=b"")
+    layer_released_at = models.DateTimeField(null=True, blank=True)
     # What the opening found (唱标): the bid form's price and duration, the inner signature, why a
     # bid was rejected.
     opened_at = models.DateTimeField(null=True, blank=True)

@@ -16,6 +16,7 @@ from bidding import crypto
 
 SUBMISSION_TYPE = "agora/bid-submission/v1"
 RECEIPT_TYPE = "agora/bid-receipt/v1"
+WITHDRAWAL_TYPE = "agora/bid-withdrawal/v1"
 OPENING_RECORD_TYPE = "agora/opening-record/v1"
 EVALUATION_RECORD_TYPE = "agora/evaluation-record/v1"
 
@@ -25,11 +26,35 @@ def sealed_context(*, tender: str, agency: str) -> dict[str, str]:
     return {"tender": tender, "agency": agency}
 
 
-def submission_payload(*, tender: str, agency: str, digest: str, certificate: str) -> bytes:
+def layer_context(*, tender: str, agency: str) -> dict[str, str]:
+    """The associated data of a bid's inner layer, sealed to the agency's own key (the bidder's lock): another
+    context than the outer layer's, so neither layer can be passed off as the other."""
+    return {"tender": tender, "agency": agency, "layer": "bidder"}
+
+
+def submission_payload(*, tender: str, agency: str, digest: str, certificate: str, layer_public: str = "") -> bytes:
     """What the agency signs to submit: the ciphertext's SHA-256 bound to the tender, the agency's
-    USCC and the certificate it signs with, so a signature cannot be replayed on another tender."""
+    USCC and the certificate it signs with, so a signature cannot be replayed on another tender.
+    Under the bidder's-lock policy it also binds the public half of the agency's own layer key (hex),
+    so the key the agency releases at the opening is checked against one it committed to."""
+    signed = {"type": SUBMISSION_TYPE, "tender": tender, "agency": agency, "digest": digest, "certificate": certificate}
+    if layer_public:
+        signed["layer_public"] = layer_public
+    return crypto.signed_payload(signed)
+
+
+def withdrawal_payload(*, tender: str, agency: str, bid: int, digest: str, certificate: str) -> bytes:
+    """What the agency signs to withdraw one bid: the bid's id and ciphertext digest on this tender, by this
+    agency, with this certificate. Only the agency's key makes it, so a withdrawal is the agency's own act."""
     return crypto.signed_payload(
-        {"type": SUBMISSION_TYPE, "tender": tender, "agency": agency, "digest": digest, "certificate": certificate}
+        {
+            "type": WITHDRAWAL_TYPE,
+            "tender": tender,
+            "agency": agency,
+            "bid": bid,
+            "digest": digest,
+            "certificate": certificate,
+        }
     )
 
 

@@ -30,6 +30,17 @@ class Category(models.TextChoices):
     GOODS = "goods", "货物 Goods"
 
 
+class OpeningPolicy(models.TextChoices):
+    """How a tender's bids are locked until the opening (docs/crypto.md, "Who can read a bid, and when").
+
+    ``threshold``: sealed to the tender's opening key alone, which any ``t`` of the key holders rebuild.
+    ``threshold_and_bidder``: sealed twice, also under a key only the bidding agency holds and releases during the
+    decryption window (投标人解密); a bid whose agency does not release it counts as withdrawn."""
+
+    THRESHOLD = "threshold", "开标密钥门限解密 Opening key (holders' threshold)"
+    THRESHOLD_AND_BIDDER = "threshold_and_bidder", "门限解密+投标人解密 Opening key and the bidder's own key"
+
+
 class TenderStatus(models.TextChoices):
     DRAFT = "draft", "草稿 Draft"
     PENDING_REVIEW = "pending_review", "待审核 Pending review"

@@ -20,6 +20,7 @@ from market.choices import (
     NoticeKind,
     ObjectionKind,
     ObjectionStatus,
+    OpeningPolicy,
     TenderStatus,
 )
 
@@ -44,6 +45,8 @@ class RuleProfile(models.Model):
     direct_budget_cap = models.DecimalField(max_digits=16, decimal_places=2)
     # 评标委员会: five or more members, an odd number (招标投标法 §37).
     committee_min_members = models.PositiveSmallIntegerField(default=5)
+    # Whether each bid also carries a lock only its agency can open (market.choices.OpeningPolicy).
+    opening_policy = models.CharField(max_length=24, choices=OpeningPolicy.choices, default=OpeningPolicy.THRESHOLD)
 
     def __str__(self) -> str:
         return self.title

@@ -13,7 +13,7 @@ This module holds that accessor and the calculations on a set of rules.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, fields
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, get_type_hints
@@ -44,6 +44,8 @@ class Rules:
     lottery_allowed: bool
     direct_budget_cap: Decimal
     committee_min_members: int
+    # A snapshot taken before this rule existed has no value: those tenders were sealed the one way there was.
+    opening_policy: str = "threshold"
 
 
 def rules_from_profile(profile: RuleProfile) -> Rules:
@@ -63,10 +65,15 @@ def rules_to_json(rules: Rules) -> dict[str, Any]:
     return out
 
 
+_DEFAULTS = {f.name for f in fields(Rules) if f.default is not MISSING}
+
+
 def rules_from_json(data: dict[str, Any]) -> Rules:
     """The inverse of :func:`rules_to_json`, by each field's declared type."""
     values: dict[str, Any] = {}
     for name, kind in get_type_hints(Rules).items():
+        if name not in data and name in _DEFAULTS:
+            continue
         value = data[name]
         if kind is timedelta:
             value = timedelta(seconds=value)

@@ -3,7 +3,8 @@
 Tenders (``procurement.services.timeline``), credit-list entries and the red-list rule
 (``agencies.clock``), and search documents whose content changes with time
 (``search.indexing.refresh_due``). It also chains any audit entry left pending by a crash between a
-commit and its chaining (``core.audit.audit_chain``). Each step is idempotent, so two clocks at once, or a pass
+commit and its chaining (``core.audit.audit_chain``), and erases opening secrets a tender out of its opening still holds
+(``stray_secrets_erase``). Each step is idempotent, so two clocks at once, or a pass
 repeated after a crash, do no harm."""
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 
 from agencies.clock import run_credit_steps
 from core.audit import audit_chain
-from procurement.services.timeline import run_due_steps
+from procurement.services.timeline import run_due_steps, stray_secrets_erase
 from search.indexing import refresh_due
 
 
@@ -36,4 +37,6 @@ class Pass:
 def clock_pass() -> Pass:
     """Run every due step once."""
     audit_chain()
-    return Pass(run_due_steps(), run_credit_steps(), refresh_due())
+    moved = run_due_steps()
+    stray_secrets_erase()
+    return Pass(moved, run_credit_steps(), refresh_due())

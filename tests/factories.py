@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import itertools
 from datetime import datetime, timedelta
@@ -17,11 +18,11 @@ from agencies import pki
 from agencies.services import admission, certificates, registration
 from bidding.client import steps
 from bidding.models import Bid, OpeningKey
-from bidding.services import opening, submission
+from bidding.services import submission
 from core import clock
 from core.permissions import Role
-from market.choices import Category, Method, TenderStatus
-from market.models import Tender
+from market.choices import Category, Method, OpeningPolicy, TenderStatus
+from market.models import RuleProfile, Tender
 from market.rules import rules_of
 from market.services import tenders as market_tenders
 from procurement.services import evaluation as workflow_evaluation
@@ -110,12 +111,23 @@ def signing_key(member: User) -> tuple[Any, Any]:
     return key, cert
 
 
+# The private halves of bidders' layer keys, by the layer public key (hex): what each agency's client keeps.
+LAYER_KEYS: dict[str, bytes] = {}
+
+
 def bid_envelope(
-    member: User, tender: Tender, price: str = "98000.00", *, sign_with: Any = None, seal_as: str | None = None
+    member: User,
+    tender: Tender,
+    price: str = "98000.00",
+    *,
+    sign_with: Any = None,
+    seal_as: str | None = None,
+    layer_public: bytes | None = None,
 ) -> tuple[bytes, Any, str]:
     """What the agency's client makes: bid form and a document, signed (by ``sign_with`` instead of the
     agency's key, to forge one), sealed to the tender's opening key (bound to ``seal_as`` instead of the
-    agency, to misbind one), and the submission signature. Returns (envelope, certificate, signature)."""
+    agency, to misbind one; first to ``layer_public`` under the bidder's-lock policy), and the submission
+    signature. Returns (envelope, certificate, signature)."""
     org = member.organisation
     assert org is not None
     key, cert = SIGNING_CERTS.get(member.username) or signing_key(member)
@@ -129,12 +141,37 @@ def bid_envelope(
     )
     opening_public = bytes.fromhex(OpeningKey.objects.get(tender=tender).public_key)
     envelope = steps.seal_bid(
-        plaintext, opening_public=opening_public, tender=tender.reference, agency=seal_as or org.uscc
+        plaintext,
+        opening_public=opening_public,
+        tender=tender.reference,
+        agency=seal_as or org.uscc,
+        layer_public=layer_public,
     )
     _, signature = steps.submission_signature(
-        envelope, tender=tender.reference, agency=org.uscc, certificate=cert.serial, private_key=key
+        envelope,
+        tender=tender.reference,
+        agency=org.uscc,
+        certificate=cert.serial,
+        private_key=key,
+        layer_public=layer_public.hex() if layer_public else "",
     )
     return envelope, cert, signature
+
+
+def withdrawal_signature(member: User, bid: Bid) -> tuple[str, str]:
+    """The agency's client signs the withdrawal of ``bid``. Returns (certificate serial, base64 signature)."""
+    key, cert = SIGNING_CERTS[member.username]
+    org = member.organisation
+    assert org is not None
+    signature = steps.withdrawal_signature(
+        tender=bid.tender.reference,
+        agency=org.uscc,
+        bid=bid.pk,
+        digest=bid.ciphertext_digest,
+        certificate=cert.serial,
+        private_key=key,
+    )
+    return cert.serial, signature
 
 
 def admitted_agency(operator: User | None = None, **kwargs: Any) -> User:
@@ -166,6 +203,16 @@ def tender_data(**overrides: Any) -> dict[str, Any]:
     }
     data.update(overrides)
     return data
+
+
+def bidder_lock_profile(base: str = "national") -> str:
+    """A jurisdiction's profile like ``base`` whose tenders lock every bid with the bidder's own key too."""
+    name = f"{base}-bidder-lock"
+    if not RuleProfile.objects.filter(name=name).exists():
+        profile = RuleProfile.objects.get(name=base)
+        profile.pk, profile.name, profile.opening_policy = None, name, OpeningPolicy.THRESHOLD_AND_BIDDER
+        profile.save()
+    return name
 
 
 class World:
@@ -202,23 +249,37 @@ class World:
         return Bid.objects.create(tender=tender, agency=agency, received_at=clock.now(), ciphertext_digest="0" * 64)
 
     def sealed_bid(self, tender: Tender, agency: Organisation, price: str = "98000.00") -> Bid:
-        """A real bid, made by :func:`bid_envelope` and submitted through the service."""
+        """A real bid, made by :func:`bid_envelope` and submitted through the service (under the bidder's-lock
+        policy with a fresh layer key, kept in :data:`LAYER_KEYS` as the agency's client keeps it)."""
         member = agency.users.get()
-        envelope, cert, signature = bid_envelope(member, tender, price)
+        layer_public = None
+        if rules_of(tender).opening_policy == OpeningPolicy.THRESHOLD_AND_BIDDER:
+            layer_private, layer_public = steps.layer_keypair()
+            LAYER_KEYS[layer_public.hex()] = layer_private
+        envelope, cert, signature = bid_envelope(member, tender, price, layer_public=layer_public)
         bid, _ = submission.bid_submit(
             actor=member,
             tender_id=tender.pk,
             stream=io.BytesIO(envelope),
             certificate_serial=cert.serial,
             signature=signature,
+            layer_public=layer_public.hex() if layer_public else "",
         )
         return bid
 
+    def release(self, bid: Bid) -> Bid:
+        """The bidder releases its layer key during the opening, as its client does."""
+        key = base64.b64encode(LAYER_KEYS[bid.layer_public]).decode()
+        return workflow_opening.bid_release(actor=bid.agency.users.get(), bid_id=bid.pk, layer_key=key)
+
     def open_bids(self, tender: Tender) -> None:
-        """The opening ceremony: as many holders as the threshold decrypt and submit their shares."""
+        """The opening ceremony: every bidder releases its own lock (under that policy), then as many holders as
+        the threshold decrypt and submit their shares."""
+        for bid in Bid.objects.filter(tender=tender, status="submitted").exclude(layer_public=""):
+            self.release(bid)
         opening_key = OpeningKey.objects.get(tender=tender)
         for share in opening_key.shares.select_related("holder")[: opening_key.threshold]:
-            mine = opening.opening_share_get(actor=share.holder, tender_id=tender.pk)
+            mine = workflow_opening.opening_share_fetch(actor=share.holder, tender_id=tender.pk)
             raw = steps.unwrap_holder_share(
                 wrapped=mine["wrapped"], context=mine["context"], private_key=HOLDER_KEYS[share.holder.username]
             )

@@ -28,6 +28,18 @@ class BidInput(serializers.Serializer[Any]):
     certificate = serializers.CharField(max_length=40, help_text="Serial of the signing certificate.")
     signature = serializers.CharField(help_text="Base64 signature over the submission payload.")
     idempotency_key = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+    layer_public = serializers.CharField(
+        max_length=64,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Under the bidder's-lock policy: hex of the public half of the agency's own layer key.",
+    )
+
+
+class WithdrawInput(serializers.Serializer[Any]):
+    certificate = serializers.CharField(max_length=40, help_text="Serial of the signing certificate.")
+    signature = serializers.CharField(help_text="Base64 signature over the withdrawal payload (docs/crypto.md).")
 
 
 class BidOutput(serializers.ModelSerializer[Bid]):
@@ -44,6 +56,8 @@ class BidOutput(serializers.ModelSerializer[Bid]):
             "ciphertext_digest",
             "ciphertext_size",
             "withdrawn_at",
+            "layer_public",
+            "layer_released_at",
             "receipt",
             "receipt_signature",
         )
@@ -71,6 +85,7 @@ class TenderBids(APIView):
             certificate_serial=data["certificate"],
             signature=data["signature"],
             idempotency_key=key,
+            layer_public=data["layer_public"],
         )
         return Response(BidOutput(bid).data, status=201 if created else 200)
 
@@ -83,11 +98,17 @@ class TenderBids(APIView):
 
 
 class BidWithdraw(APIView):
+    """POST: the agency withdraws its standing bid before the deadline, signed with its signing key."""
+
     permission_classes = [HasAction.for_(Action.BID_SUBMIT)]
 
-    @extend_schema(request=None, responses=BidOutput)
+    @extend_schema(request=WithdrawInput, responses=BidOutput)
     def post(self, request: Request, pk: int) -> Response:
-        return Response(BidOutput(submission.bid_withdraw(actor=actor(request), bid_id=pk)).data)
+        data = valid_input(WithdrawInput, request.data)
+        bid = submission.bid_withdraw(
+            actor=actor(request), bid_id=pk, certificate_serial=data["certificate"], signature=data["signature"]
+        )
+        return Response(BidOutput(bid).data)
 
 
 class OpeningRecordView(APIView):

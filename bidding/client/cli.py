@@ -77,6 +77,12 @@ class TenderKey:
     reference: str
     public_key: bytes
     suite: str
+    # "threshold_and_bidder": each bid is also sealed to a key only this agency holds (released at the opening).
+    policy: str = "threshold"
+
+    @property
+    def bidder_lock(self) -> bool:
+        return self.policy == "threshold_and_bidder"
 
 
 def tender_key(api: Api, tender_id: int) -> TenderKey:
@@ -97,7 +103,8 @@ def tender_key(api: Api, tender_id: int) -> TenderKey:
                 f"Tender {tender_id}'s notice carries no usable opening key.",
                 f"招标项目 {tender_id} 的招标公告中没有可用的开标公钥。",
             )
-        return TenderKey(tender_id=tender_id, reference=reference, public_key=public, suite=suite)
+        policy = str(opening.get("policy") or "threshold")
+        return TenderKey(tender_id=tender_id, reference=reference, public_key=public, suite=suite, policy=policy)
     raise _refusal(
         "tender_not_published",
         f"Tender {tender_id} has no tender notice: it is not published and takes no bids.",
@@ -324,10 +331,19 @@ def _signature_path(bid_path: str | Path) -> Path:
     return Path(f"{bid_path}.sig")
 
 
+def _layer_key_path(bid_path: str | Path) -> Path:
+    return Path(f"{bid_path}.layer-key.json")
+
+
+LAYER_KEY_TYPE = "agora/bid-layer-key/v1"
+
+
 def cmd_build(args: argparse.Namespace) -> int:
     signature_out = Path(args.signature_out) if args.signature_out else _signature_path(args.out)
+    layer_out = _layer_key_path(args.out)
     files.refuse_existing(args.out)
     files.refuse_existing(signature_out)
+    files.refuse_existing(layer_out)
     key = files.key_load(args.key)
     raw_form = files.read_json(args.form, what="bid form", what_zh="投标函")
     documents = _documents(args.doc or [])
@@ -347,13 +363,44 @@ def cmd_build(args: argparse.Namespace) -> int:
 
     plaintext = steps.sign_bid(form=form, documents=documents, certificate=serial, private_key=key)
     protocol.bid_verify(plaintext, certificate)  # what the opening will check, checked before it leaves
+    layer_private, layer_public = steps.layer_keypair() if tender.bidder_lock else (b"", b"")
     envelope = steps.seal_bid(
-        plaintext, opening_public=tender.public_key, tender=tender.reference, agency=uscc, suite=tender.suite
+        plaintext,
+        opening_public=tender.public_key,
+        tender=tender.reference,
+        agency=uscc,
+        suite=tender.suite,
+        layer_public=layer_public or None,
     )
     digest, signature = steps.submission_signature(
-        envelope, tender=tender.reference, agency=uscc, certificate=serial, private_key=key
+        envelope,
+        tender=tender.reference,
+        agency=uscc,
+        certificate=serial,
+        private_key=key,
+        layer_public=layer_public.hex(),
     )
-    files.write_new(args.out, envelope, private=True)
+    if layer_private:
+        # Without this file the bid cannot be opened: it is written first, and kept until the opening.
+        files.write_json(
+            layer_out,
+            {
+                "type": LAYER_KEY_TYPE,
+                "tender_id": tender.tender_id,
+                "tender": tender.reference,
+                "agency": uscc,
+                "digest": digest,
+                "layer_public": layer_public.hex(),
+                "layer_key": base64.b64encode(layer_private).decode(),
+            },
+            private=True,
+            new=True,
+        )
+    try:
+        files.write_new(args.out, envelope, private=True)
+    except BaseException:
+        layer_out.unlink(missing_ok=True)
+        raise
     try:
         files.write_json(
             signature_out,
@@ -366,12 +413,15 @@ def cmd_build(args: argparse.Namespace) -> int:
                 "size": len(envelope),
                 "certificate": serial,
                 "signature": signature,
+                "layer_public": layer_public.hex(),
             },
             private=True,
             new=True,
         )
     except BaseException:
-        Path(args.out).unlink(missing_ok=True)  # a sealed bid and its signature are made together or not at all
+        # A sealed bid, its signature and its layer key are made together or not at all.
+        Path(args.out).unlink(missing_ok=True)
+        layer_out.unlink(missing_ok=True)
         raise
     _say(
         f"Bid for tender {tender.tender_id} ({tender.reference}) by {uscc}: price {form['price']} yuan, "
@@ -381,11 +431,38 @@ def cmd_build(args: argparse.Namespace) -> int:
         f"Sealed bid written to {args.out} (mode 600, {len(envelope)} bytes).",
         f"SHA-256: {digest}",
         f"Submission signature written to {signature_out}.",
+        *(
+            [
+                f"This tender also locks each bid with your own key: {layer_out} (mode 600) holds it. Keep it "
+                "safe; after the deadline, during the opening, run `release` with it, or the bid counts as "
+                "withdrawn. / 本项目采用投标人解密：请妥善保管该密钥文件，开标时用 `release` 解密，否则视为撤回投标。"
+            ]
+            if layer_private
+            else []
+        ),
     )
     return 0
 
 
-def _submission_signature(args: argparse.Namespace, *, tender: TenderKey, uscc: str, digest: str) -> tuple[str, str]:
+def _layer_public(args: argparse.Namespace, *, tender: TenderKey) -> str:
+    """The bidder's layer public key (hex) to send with the upload: from the layer-key file `build` wrote."""
+    if not tender.bidder_lock:
+        return ""
+    path = _layer_key_path(args.bid)
+    saved = files.read_json(path, what="layer key", what_zh="投标人解密密钥") if path.exists() else None
+    if not isinstance(saved, dict) or saved.get("type") != LAYER_KEY_TYPE or saved.get("tender") != tender.reference:
+        raise _refusal(
+            "layer_key_missing",
+            f"Tender {tender.tender_id} locks each bid with your own key too, and {path} (made by `build`) is "
+            "missing or is for another tender: build the bid again.",
+            f"本项目采用投标人解密，但找不到 `build` 生成的密钥文件 {path}（或不属于本项目），请重新生成投标文件。",
+        )
+    return str(saved.get("layer_public", ""))
+
+
+def _submission_signature(
+    args: argparse.Namespace, *, tender: TenderKey, uscc: str, digest: str, layer_public: str = ""
+) -> tuple[str, str]:
     """(certificate serial, base64 signature) for the upload: signed now with --key, or at build time."""
     sidecar_path = Path(args.signature) if args.signature else _signature_path(args.bid)
     if args.key:
@@ -401,7 +478,9 @@ def _submission_signature(args: argparse.Namespace, *, tender: TenderKey, uscc: 
                     "build the bid again.",
                     f"{args.bid} 在生成后被修改（SHA-256 与 {sidecar_path} 不符），请重新生成投标文件。",
                 )
-        payload = protocol.submission_payload(tender=tender.reference, agency=uscc, digest=digest, certificate=serial)
+        payload = protocol.submission_payload(
+            tender=tender.reference, agency=uscc, digest=digest, certificate=serial, layer_public=layer_public
+        )
         return serial, base64.b64encode(crypto.sign(key, payload)).decode()
     if not sidecar_path.exists():
         raise _refusal(
@@ -465,10 +544,14 @@ def cmd_submit(args: argparse.Namespace) -> int:
     api = _api(args)
     _, uscc = own_agency(api)
     tender = tender_key(api, args.tender)
-    serial, signature = _submission_signature(args, tender=tender, uscc=uscc, digest=digest)
+    layer_public = _layer_public(args, tender=tender)
+    serial, signature = _submission_signature(args, tender=tender, uscc=uscc, digest=digest, layer_public=layer_public)
+    fields = {"certificate": serial, "signature": signature, "idempotency_key": idempotency_key}
+    if layer_public:
+        fields["layer_public"] = layer_public
     status, answer = api.post_multipart(
         f"/api/tenders/{tender.tender_id}/bids/",
-        {"certificate": serial, "signature": signature, "idempotency_key": idempotency_key},
+        fields,
         [Upload(field="file", path=str(args.bid), filename=Path(args.bid).name)],
     )
     if not isinstance(answer, dict):
@@ -505,13 +588,72 @@ def cmd_submit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _own_bid(api: Api, tender: TenderKey, bid_id: int) -> dict[str, Any]:
+    """One of the caller's bids on this tender, as the server lists them."""
+    mine = api.get_json(f"/api/tenders/{tender.tender_id}/bids/")
+    for bid in mine if isinstance(mine, list) else []:
+        if isinstance(bid, dict) and bid.get("id") == bid_id:
+            return bid
+    raise _refusal(
+        "not_found",
+        f"You have no bid {bid_id} on tender {tender.tender_id}.",
+        f"您在招标项目 {tender.tender_id} 中没有编号为 {bid_id} 的投标。",
+    )
+
+
 def cmd_withdraw(args: argparse.Namespace) -> int:
-    answer = _api(args).post_json(f"/api/bids/{args.bid_id}/withdraw/", {})
+    """Withdraw a bid, signed with the agency's key: the platform accepts no withdrawal the agency did not sign."""
+    api = _api(args)
+    key = files.key_load(args.key)
+    _, uscc = own_agency(api)
+    _, serial = _certificate_for(key, args.certificate, uscc)
+    tender = tender_key(api, args.tender)
+    bid = _own_bid(api, tender, args.bid_id)
+    signature = steps.withdrawal_signature(
+        tender=tender.reference,
+        agency=uscc,
+        bid=args.bid_id,
+        digest=str(bid.get("ciphertext_digest", "")),
+        certificate=serial,
+        private_key=key,
+    )
+    answer = api.post_json(f"/api/bids/{args.bid_id}/withdraw/", {"certificate": serial, "signature": signature})
     if not isinstance(answer, dict):
         raise _refusal("response_invalid", "The server did not describe the bid.", "服务器没有返回投标信息。")
     _say(
         f"Bid {answer.get('id')} withdrawn at {answer.get('withdrawn_at')}; status {answer.get('status')}. "
         "You may submit a new bid before the deadline."
+    )
+    return 0
+
+
+def cmd_release(args: argparse.Namespace) -> int:
+    """The bidder's decryption (投标人解密) at the opening: send the key of the bid's own lock. Checked here first
+    that the opening has begun, so the key never leaves this machine before the deadline."""
+    saved = files.read_json(args.layer_key, what="layer key", what_zh="投标人解密密钥")
+    if not isinstance(saved, dict) or saved.get("type") != LAYER_KEY_TYPE:
+        raise _refusal(
+            "layer_key_invalid",
+            f"{args.layer_key} is not a layer-key file made by `build`.",
+            f"{args.layer_key} 不是 `build` 生成的投标人解密密钥文件。",
+        )
+    api = _api(args)
+    tender_id = int(saved.get("tender_id") or 0)
+    detail = api.get_json(f"/api/tenders/{tender_id}/", auth=False)
+    status = detail.get("status") if isinstance(detail, dict) else None
+    if status != "opening":
+        raise _refusal(
+            "opening_not_started",
+            f"Tender {tender_id} is {status}, not in its opening: the key is released only after the deadline, "
+            "during the opening. Nothing was sent.",
+            f"招标项目 {tender_id} 当前状态为 {status}，不在开标阶段：投标人解密只能在开标时进行。未发送任何内容。",
+        )
+    answer = api.post_json(f"/api/bids/{args.bid_id}/release/", {"layer_key": str(saved.get("layer_key", ""))})
+    if not isinstance(answer, dict):
+        raise _refusal("response_invalid", "The server did not describe the bid.", "服务器没有返回投标信息。")
+    _say(
+        f"Bid {answer.get('id')}: your key was released at {answer.get('layer_released_at')}; the bid opens with the "
+        "others once the key holders' shares are in. / 投标人解密完成。"
     )
     return 0
 
@@ -720,8 +862,19 @@ def parser() -> argparse.ArgumentParser:
     submit.add_argument("--receipt-out", help="where to save the receipt (default: BID.receipt.json)")
     submit.add_argument("--ca", help="check the receipt with this CA certificate instead of the server's")
 
-    withdraw = command("withdraw", cmd_withdraw, "withdraw a submitted bid before the deadline")
+    withdraw = command("withdraw", cmd_withdraw, "withdraw a submitted bid before the deadline, signed with your key")
+    withdraw.add_argument("--tender", type=int, required=True, help="tender id")
     withdraw.add_argument("--bid-id", type=int, required=True, help="the bid id printed by submit")
+    withdraw.add_argument("--key", required=True, help="the agency's private key file")
+    withdraw.add_argument("--certificate", required=True, help="the agency's signing certificate (PEM)")
+
+    release = command(
+        "release",
+        cmd_release,
+        "at the opening, under the bidder's-lock policy: release your bid's own key (投标人解密)",
+    )
+    release.add_argument("--bid-id", type=int, required=True, help="the bid id printed by submit")
+    release.add_argument("--layer-key", required=True, help="the BID.layer-key.json file made by build")
 
     verify = command("verify-receipt", cmd_verify_receipt, "check a receipt's signature (offline with --ca)")
     verify.add_argument("--receipt", required=True, help="the receipt saved by submit")

@@ -40,10 +40,31 @@ def sign_bid(
     return protocol.bid_build(form=form, documents=documents, certificate=certificate, private_key=private_key)
 
 
+def layer_keypair() -> tuple[bytes, bytes]:
+    """A fresh key pair for one bid's inner layer (the bidder's lock): ``(private, public)``, 32 raw bytes each.
+    The agency keeps the private half until it releases it at the opening; nobody else ever holds it."""
+    return crypto.opening_keypair()
+
+
 def seal_bid(
-    plaintext: bytes, *, opening_public: bytes, tender: str, agency: str, suite: str = crypto.DEFAULT_SUITE
+    plaintext: bytes,
+    *,
+    opening_public: bytes,
+    tender: str,
+    agency: str,
+    suite: str = crypto.DEFAULT_SUITE,
+    layer_public: bytes | None = None,
 ) -> bytes:
-    """Step 2: the plaintext sealed to the tender's opening key, bound to tender reference and agency USCC."""
+    """Step 2: the plaintext sealed to the tender's opening key, bound to tender reference and agency USCC.
+    With ``layer_public`` (the bidder's-lock policy) it is first sealed to the agency's own layer key, and that
+    envelope is then sealed to the opening key: opening it needs both the holders and the agency."""
+    if layer_public is not None:
+        plaintext = crypto.seal(
+            plaintext=plaintext,
+            recipient_public=layer_public,
+            associated=protocol.layer_context(tender=tender, agency=agency),
+            suite=suite,
+        )
     return crypto.seal(
         plaintext=plaintext,
         recipient_public=opening_public,
@@ -53,12 +74,21 @@ def seal_bid(
 
 
 def submission_signature(
-    envelope: bytes, *, tender: str, agency: str, certificate: str, private_key: Any
+    envelope: bytes, *, tender: str, agency: str, certificate: str, private_key: Any, layer_public: str = ""
 ) -> tuple[str, str]:
-    """Step 3: the envelope's digest and the agency's base64 signature over what the platform checks on upload."""
+    """Step 3: the envelope's digest and the agency's base64 signature over what the platform checks on upload
+    (``layer_public``: hex of the bidder's layer key, under that policy)."""
     digest = crypto.digest(envelope)
-    payload = protocol.submission_payload(tender=tender, agency=agency, digest=digest, certificate=certificate)
+    payload = protocol.submission_payload(
+        tender=tender, agency=agency, digest=digest, certificate=certificate, layer_public=layer_public
+    )
     return digest, base64.b64encode(crypto.sign(private_key, payload)).decode()
+
+
+def withdrawal_signature(*, tender: str, agency: str, bid: int, digest: str, certificate: str, private_key: Any) -> str:
+    """The agency's base64 signature that withdraws one bid (its id and ciphertext digest)."""
+    payload = protocol.withdrawal_payload(tender=tender, agency=agency, bid=bid, digest=digest, certificate=certificate)
+    return base64.b64encode(crypto.sign(private_key, payload)).decode()
 
 
 def build_sealed_bid(
@@ -69,14 +99,23 @@ def build_sealed_bid(
     private_key: Any,
     opening_public: bytes,
     suite: str = crypto.DEFAULT_SUITE,
+    layer_public: bytes | None = None,
 ) -> SealedBid:
-    """An agency's whole bid, steps 1-3, for the tender and agency the form names."""
+    """An agency's whole bid, steps 1-3, for the tender and agency the form names (with ``layer_public``, also
+    locked under the agency's own layer key)."""
     tender, agency = str(form["tender"]), str(form["agency"])
     plaintext = sign_bid(form=form, documents=documents, certificate=certificate, private_key=private_key)
-    envelope = seal_bid(plaintext, opening_public=opening_public, tender=tender, agency=agency, suite=suite)
+    envelope = seal_bid(
+        plaintext, opening_public=opening_public, tender=tender, agency=agency, suite=suite, layer_public=layer_public
+    )
     del plaintext
     digest, signature = submission_signature(
-        envelope, tender=tender, agency=agency, certificate=certificate, private_key=private_key
+        envelope,
+        tender=tender,
+        agency=agency,
+        certificate=certificate,
+        private_key=private_key,
+        layer_public=layer_public.hex() if layer_public else "",
     )
     return SealedBid(envelope, digest, signature)
 

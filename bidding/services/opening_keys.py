@@ -20,6 +20,7 @@ from core.audit import audit_record
 from core.errors import ApplicationError
 from core.permissions import Role, organisation_id_of
 from market.models import Tender
+from market.rules import rules_of
 
 ROLE_NAMES = {
     KeyHolderRole.PURCHASER: ("the purchaser", "采购人"),
@@ -133,6 +134,7 @@ def opening_key_notice_data(opening_key: OpeningKey) -> dict[str, Any]:
     to check who holds the shares."""
     return {
         "suite": opening_key.suite,
+        "policy": rules_of(opening_key.tender).opening_policy,
         "public_key": opening_key.public_key,
         "threshold": opening_key.threshold,
         "holders": [

@@ -31,7 +31,9 @@ from core.clock import format_local
 from core.errors import ApplicationError, NotFound
 from core.permissions import Action, organisation_id_of, require
 from market.access import PUBLIC_TENDERS, tender_accepts_bids
+from market.choices import OpeningPolicy
 from market.models import Tender
+from market.rules import rules_of
 
 PREFIX = "bids"
 
@@ -97,6 +99,30 @@ def _looks_sealed(path: str, size: int) -> None:
         )
 
 
+def _layer_public_check(tender: Tender, layer_public: str) -> str:
+    """The bidder's layer key (hex) the tender's policy asks for: required under the bidder's-lock policy (a bid
+    sealed only to the opening key could be read by the holders alone), refused otherwise."""
+    layer_public = (layer_public or "").strip().lower()
+    if rules_of(tender).opening_policy != OpeningPolicy.THRESHOLD_AND_BIDDER:
+        if layer_public:
+            raise _refuse(
+                "layer_key_unexpected",
+                "This tender's bids are sealed to its opening key alone; send no layer key.",
+                "本项目投标文件仅以开标公钥加密，无需投标人解密密钥。",
+            )
+        return ""
+    try:
+        crypto.public_key_check(bytes.fromhex(layer_public))
+    except (ValueError, crypto.CryptoError):
+        raise _refuse(
+            "layer_key_required",
+            "This tender's bids are also locked with the bidder's own key: seal the bid to a fresh layer key too "
+            "and send its public half (64 hex digits) as layer_public.",
+            "本项目采用投标人解密：投标文件须同时以投标人自有的解密密钥加密，并提交其公钥（64 位十六进制）。",
+        ) from None
+    return layer_public
+
+
 def receipt_of(bid: Bid) -> dict[str, Any]:
     return {"receipt": bid.receipt, "signature": base64.b64encode(bytes(bid.receipt_signature)).decode()}
 
@@ -109,9 +135,11 @@ def bid_submit(
     certificate_serial: str,
     signature: str,
     idempotency_key: str = "",
+    layer_public: str = "",
 ) -> tuple[Bid, bool]:
     """Receive a sealed, signed bid. Returns the bid and whether it was created now (a retry with
-    the same idempotency key and the same bytes returns the first bid and its receipt)."""
+    the same idempotency key and the same bytes returns the first bid and its receipt).
+    ``layer_public``: the public half of the agency's own layer key, under the bidder's-lock policy."""
     require(actor, Action.BID_SUBMIT)
     idempotency_key = (idempotency_key or "").strip()[:64]
     agency = Agency.objects.select_related("organisation").filter(organisation_id=organisation_id_of(actor)).first()
@@ -123,11 +151,16 @@ def bid_submit(
     _eligibility_check(agency, tender_row)
     cert = _certificate(agency, certificate_serial)
     raw_signature = _decode_signature(signature)
+    layer_public = _layer_public_check(tender_row, layer_public)
     org = agency.organisation
     with storage.spooled(stream, settings.AGORA_BID_MAX_BYTES) as spool:
         _looks_sealed(spool.path, spool.size)
         payload = protocol.submission_payload(
-            tender=tender_row.reference, agency=org.uscc, digest=spool.sha256, certificate=cert.serial
+            tender=tender_row.reference,
+            agency=org.uscc,
+            digest=spool.sha256,
+            certificate=cert.serial,
+            layer_public=layer_public,
         )
         created_file = False
         try:
@@ -168,6 +201,7 @@ def bid_submit(
                     signature=raw_signature,
                     idempotency_key=idempotency_key,
                     submitted_by=actor,
+                    layer_public=layer_public,
                 )
                 bid.receipt = {
                     "tender": tender_row.reference,
@@ -178,6 +212,8 @@ def bid_submit(
                     "received_at": now.isoformat(),
                     "certificate": cert.serial,
                 }
+                if layer_public:
+                    bid.receipt["layer_public"] = layer_public
                 bid.receipt_signature = crypto.sign(platform_ca().key, protocol.receipt_payload(bid.receipt))
                 bid.save(update_fields=["receipt", "receipt_signature"])
                 audit_record(
@@ -193,9 +229,13 @@ def bid_submit(
     return bid, True
 
 
-def bid_withdraw(*, actor: User, bid_id: int) -> Bid:
-    """The agency withdraws its standing bid before the deadline (it may submit again)."""
+def bid_withdraw(*, actor: User, bid_id: int, certificate_serial: str, signature: str) -> Bid:
+    """The agency withdraws its standing bid before the deadline (it may submit again). The withdrawal is
+    signed with the agency's signing key over :func:`bidding.protocol.withdrawal_payload`, like a submission:
+    whoever holds a login but not the key (an administrator who reset a password, a stolen token) cannot
+    withdraw an agency's bid. The signature and certificate are kept on the bid and in the audit entry."""
     require(actor, Action.BID_SUBMIT)
+    raw_signature = _decode_signature(signature)
     with transaction.atomic():
         bid = (
             Bid.objects.select_for_update(of=("self",))
@@ -208,9 +248,30 @@ def bid_withdraw(*, actor: User, bid_id: int) -> Bid:
         _deadline_check(bid.tender)
         if bid.status != BidStatus.SUBMITTED:
             raise _refuse("invalid_state", "Only a standing bid can be withdrawn.", "只有有效的投标可以撤回。", 409)
-        bid.status, bid.withdrawn_at = BidStatus.WITHDRAWN, clock.now()
-        bid.save(update_fields=["status", "withdrawn_at"])
+        agency = Agency.objects.select_related("organisation").get(organisation_id=bid.agency_id)
+        cert = _certificate(agency, certificate_serial)
+        now = clock.now()
+        payload = protocol.withdrawal_payload(
+            tender=bid.tender.reference,
+            agency=agency.organisation.uscc,
+            bid=bid.pk,
+            digest=bid.ciphertext_digest,
+            certificate=cert.serial,
+        )
+        signature_check(certificate=cert, data=payload, signature=raw_signature, at=now)
+        bid.status, bid.withdrawn_at = BidStatus.WITHDRAWN, now
+        bid.withdrawal_certificate, bid.withdrawal_signature = cert, raw_signature
+        bid.save(update_fields=["status", "withdrawn_at", "withdrawal_certificate", "withdrawal_signature"])
         audit_record(
-            actor=actor, action="bid.withdraw", obj=bid, after={"status": bid.status, "tender": bid.tender.reference}
+            actor=actor,
+            action="bid.withdraw",
+            obj=bid,
+            after={
+                "status": bid.status,
+                "tender": bid.tender.reference,
+                "digest": bid.ciphertext_digest,
+                "certificate": cert.serial,
+                "signature": base64.b64encode(raw_signature).decode(),
+            },
         )
     return bid

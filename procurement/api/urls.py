@@ -6,6 +6,7 @@ urlpatterns = [
     path("tenders/<int:pk>/objections/", v.TenderObjections.as_view(), name="tender-objections"),
     path("objections/<int:pk>/answer/", v.ObjectionAnswer.as_view(), name="objection-answer"),
     path("tenders/<int:pk>/opening/share/", v.OpeningShare.as_view(), name="opening-share"),
+    path("bids/<int:pk>/release/", v.BidRelease.as_view(), name="bid-release"),
     path("tenders/<int:pk>/evaluation/scores/", v.EvaluationScores.as_view(), name="evaluation-scores"),
     path("tenders/<int:pk>/evaluation/disqualify/", v.EvaluationDisqualify.as_view(), name="evaluation-disqualify"),
     path("tenders/<int:pk>/evaluation/conclude/", v.EvaluationConclude.as_view(), name="evaluation-conclude"),

@@ -14,8 +14,8 @@ from rest_framework.views import APIView
 
 from accounts.actor import actor
 from bidding.api import outputs as o
+from bidding.api.views import BidOutput
 from bidding.services import evaluation as bid_evaluation
-from bidding.services import opening as bid_opening
 from core.inputs import valid_input
 from core.permissions import Action, HasAction
 from market import selectors
@@ -77,13 +77,34 @@ class OpeningShare(APIView):
 
     @extend_schema(responses=o.WrappedShareOutput)
     def get(self, request: Request, pk: int) -> Response:
-        return Response(o.WrappedShareOutput(bid_opening.opening_share_get(actor=actor(request), tender_id=pk)).data)
+        return Response(o.WrappedShareOutput(opening.opening_share_fetch(actor=actor(request), tender_id=pk)).data)
 
     @extend_schema(request=ShareInput, responses=o.ShareSubmittedOutput)
     def post(self, request: Request, pk: int) -> Response:
         data = valid_input(ShareInput, request.data)
         done = opening.opening_submit_share(actor=actor(request), tender_id=pk, share=data["share"])
         return Response(o.ShareSubmittedOutput(done).data)
+
+
+class ReleaseInput(serializers.Serializer[Any]):
+    layer_key = serializers.CharField(
+        max_length=64, help_text="The private half of the bid's own layer key (32 bytes, base64)."
+    )
+
+
+class BidRelease(APIView):
+    """POST (the bidding agency, during the opening): release the key of the bid's own lock (投标人解密), under
+    the bidder's-lock policy. Refused before the deadline; checked against the public half signed at submission.
+    A bid whose key is not released within the decryption window counts as withdrawn."""
+
+    permission_classes = [HasAction.for_(Action.BID_SUBMIT)]
+
+    @extend_schema(request=ReleaseInput, responses=BidOutput)
+    def post(self, request: Request, pk: int) -> Response:
+        data = valid_input(ReleaseInput, request.data)
+        return Response(
+            BidOutput(opening.bid_release(actor=actor(request), bid_id=pk, layer_key=data["layer_key"])).data
+        )
 
 
 class ScoreSheetInput(serializers.Serializer[Any]):

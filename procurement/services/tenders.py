@@ -14,6 +14,7 @@ from agencies.locks import lock_agency
 from agencies.models import Agency
 from agencies.services.credit import event_record_locked
 from bidding.services.evaluation import lottery_commit, lottery_notice_data
+from bidding.services.opening import opening_secrets_erase_locked
 from bidding.services.opening_keys import opening_key_create, opening_key_notice_data
 from core import clock
 from core.audit import audit_record
@@ -153,6 +154,8 @@ def tender_suspend(*, actor: User, tender_id: int, reason: str) -> Tender:
         tender = lock_tender(tender_id)
         tender_catch_up(tender)
         suspend_locked(tender, actor=actor, cause=reason, kind="complaint")
+        # Shares and bidders' keys exist only while the tender is in its opening; they come in again on resumption.
+        opening_secrets_erase_locked(tender, resumable=True)
     return tender
 
 
@@ -294,6 +297,7 @@ def tender_cancel(*, actor: User, tender_id: int, reason: str) -> Tender:
             changes={"cancel_reason": reason, "closed_at": clock.now()},
             note={"reason": reason},
         )
+        opening_secrets_erase_locked(tender, resumable=False)
         if was_public:
             notice_publish(
                 tender=tender,

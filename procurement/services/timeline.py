@@ -21,6 +21,8 @@ from django.db import transaction
 from django.db.models import Q
 
 from bidding import selectors as bid_selectors
+from bidding.models import Bid, KeyShare
+from bidding.services import opening
 from bidding.services.evaluation import award_bids_locked, evaluation_on_entry
 from core import clock
 from core.clock import format_local as _fmt
@@ -87,8 +89,10 @@ def _close_bids(tender: Tender, now: datetime) -> bool:
 
 
 def _close_opening(tender: Tender, now: datetime) -> bool:
-    """The decryption window ended: opened bids go to evaluation; otherwise the opening failed."""
-    if guards.bids_opened(tender):
+    """The decryption window ended: with the holders' shares in, the bids are opened now if they were
+    waiting for bidders' keys (those not released count as withdrawn) and go to evaluation; otherwise the
+    opening failed, and whatever shares came in are erased."""
+    if opening.opening_at_window_end_locked(tender):
         tender_move(tender, tender.close_opening, actor=None, action="tender.close_opening")
         evaluation_on_entry(tender)
         return True
@@ -102,6 +106,7 @@ def _close_opening(tender: Tender, now: datetime) -> bool:
         action="tender.fail_opening",
         changes={"fail_reason": "opening_not_completed", "closed_at": now},
     )
+    opening.opening_secrets_erase_locked(tender, resumable=False)
     notice_publish(
         tender=tender,
         kind=NoticeKind.FAILURE,
@@ -187,6 +192,29 @@ def due_tender_ids(limit: int = 500) -> list[int]:
     """Tenders with a time-driven step due now, oldest deadline first."""
     due = due_tenders_q(clock.now())
     return list(Tender.objects.filter(due).order_by("bid_deadline", "id").values_list("id", flat=True)[:limit])
+
+
+def stray_secrets_erase() -> int:
+    """Erase opening secrets (submitted shares, bidders' released keys) held for any tender no longer in its
+    opening: the services that move a tender out of the opening erase them in the same transaction, and this
+    pass of the clock makes sure no path that forgets leaves them at rest. Returns how many tenders it cleaned."""
+    stray = (
+        Tender.objects.exclude(status=TenderStatus.OPENING)
+        .filter(
+            Q(pk__in=KeyShare.objects.exclude(submitted_share=b"").values("opening_key__tender_id"))
+            | Q(pk__in=Bid.objects.exclude(layer_key=b"").values("tender_id"))
+        )
+        .values_list("pk", flat=True)
+    )
+    cleaned = 0
+    for tender_id in list(stray):
+        with transaction.atomic():
+            tender = lock_tender(tender_id)
+            if tender.status != TenderStatus.OPENING:
+                cleaned += bool(
+                    opening.opening_secrets_erase_locked(tender, resumable=tender.status == TenderStatus.SUSPENDED)
+                )
+    return cleaned
 
 
 def run_due_steps() -> int:

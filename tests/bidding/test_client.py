@@ -194,7 +194,9 @@ def test_the_whole_path_from_key_to_withdrawal(world, tender, live_server, run, 
         ("报价明细.xlsx", prices.stat().st_size),
     ]
 
-    code, out, err = run("withdraw", *auth, "--bid-id", bid.pk)
+    code, out, err = run(
+        "withdraw", *auth, "--tender", tender.pk, "--bid-id", bid.pk, "--key", key_path, "--certificate", cert_path
+    )
     assert code == 0, err
     assert f"Bid {bid.pk} withdrawn" in out
     assert Bid.objects.get(pk=bid.pk).status == "withdrawn"
@@ -229,7 +231,8 @@ def test_a_retried_submit_returns_the_same_receipt(agency, tender):
 
     # After a withdrawal the same envelope is the same (withdrawn) bid, and the client says so.
     bid = Bid.objects.get(tender=tender)
-    assert agency.run("withdraw", *agency.auth, "--bid-id", bid.pk)[0] == 0
+    signed = ["--key", agency.key, "--certificate", agency.cert]
+    assert agency.run("withdraw", *agency.auth, "--tender", tender.pk, "--bid-id", bid.pk, *signed)[0] == 0
     code, _, err = agency.submit(tender, bid_path)
     assert code == 1 and err.startswith(f"bid_not_standing: Bid {bid.pk} is withdrawn")
     assert "/ 投标" in err
@@ -275,13 +278,16 @@ def test_refusals_print_the_code_and_both_languages(world, tender, agency, live_
     assert (code, out) == (1, "")
     assert err == "login_failed: Wrong username or password. / 用户名或密码错误。\n"
 
-    code, _, err = run("withdraw", *agency.auth, "--bid-id", 999999)
-    assert code == 1 and err == "not_found: No such bid. / 投标文件不存在。\n"
+    signed = ["--tender", tender.pk, "--key", agency.key, "--certificate", agency.cert]
+    code, _, err = run("withdraw", *agency.auth, "--bid-id", 999999, *signed)
+    assert code == 1 and err == f"not_found: You have no bid 999999 on tender {tender.pk}. / " + (
+        f"您在招标项目 {tender.pk} 中没有编号为 999999 的投标。\n"
+    )
 
-    code, _, err = run("withdraw", *server, "--token", "not-a-token", "--bid-id", 1)
+    code, _, err = run("withdraw", *server, "--token", "not-a-token", "--bid-id", 1, *signed)
     assert code == 1 and err == "authentication_failed: Invalid token. / 身份认证失败。\n"
 
-    code, _, err = run("withdraw", *server, "--bid-id", 1)
+    code, _, err = run("withdraw", *server, "--bid-id", 1, *signed)
     assert code == 1 and err.startswith("token_missing: No API token") and " / 缺少 API 令牌" in err
 
     applicant = Agency(run, live_server.url, applied_agency(), tmp_path / "applicant")

@@ -128,8 +128,8 @@ def test_opening_verify_command(world, tender, tmp_path):
 
 def test_shares_only_after_the_deadline_only_from_holders_only_once(world, tender):
     enough_bids(world, tender)
-    early = holder_submits(tender, world.purchaser)
-    assert (early.status_code, early.json()["code"]) == (409, "not_opening")
+    early = holder_submits_raw(tender, world.purchaser, b"x")
+    assert (early.status_code, early.json()["code"]) == (409, "opening_not_started")
     at_deadline(tender)
     stranger = client_for(world.agency).get(f"/api/tenders/{tender.pk}/opening/share/")
     assert (stranger.status_code, stranger.json()["code"]) == (403, "forbidden")

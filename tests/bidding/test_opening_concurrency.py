@@ -19,13 +19,12 @@ from django.db import connection
 
 from bidding import crypto, protocol
 from bidding.models import Bid, BidStatus, OpeningKey, OpeningRecord
-from bidding.services import opening as bidding_opening
 from bidding.services.submission import bid_submit
 from core import clock
 from core.audit import audit_verify
 from core.models import AuditEntry
 from market.choices import TenderStatus
-from procurement.services.opening import opening_submit_share
+from procurement.services.opening import opening_share_fetch, opening_submit_share
 from procurement.services.timeline import run_due_steps
 from tests.factories import HOLDER_KEYS, World, admitted_agency, bid_envelope, signing_key
 
@@ -69,7 +68,7 @@ def _big_bid(member, tender) -> Bid:
 
 
 def _share(tender, holder) -> str:
-    mine = bidding_opening.opening_share_get(actor=holder, tender_id=tender.pk)
+    mine = opening_share_fetch(actor=holder, tender_id=tender.pk)
     raw = crypto.unwrap_share(
         wrapped=base64.b64decode(mine["wrapped"]),
         holder_private_key=HOLDER_KEYS[holder.username],

@@ -116,20 +116,70 @@ def test_the_newest_submission_is_the_one_that_stands(world, tender):
     assert [b["id"] for b in mine] == [second["id"], first["id"]]
 
 
+def withdrawal(member, bid_id, key, cert):
+    """The agency's client signs the withdrawal of one of its bids."""
+    bid = Bid.objects.get(pk=bid_id)
+    payload = protocol.withdrawal_payload(
+        tender=bid.tender.reference,
+        agency=member.organisation.uscc,
+        bid=bid.pk,
+        digest=bid.ciphertext_digest,
+        certificate=cert.serial,
+    )
+    return {"certificate": cert.serial, "signature": base64.b64encode(crypto.sign(key, payload)).decode()}
+
+
 def test_withdraw_before_the_deadline_not_after(world, tender):
-    envelope, cert, signature, _ = seal_and_sign(world.agency, tender)
+    envelope, cert, signature, key = seal_and_sign(world.agency, tender)
     bid_id = post(world.agency, tender, envelope, cert, signature).json()["id"]
     client = client_for(world.agency)
-    withdrawn = client.post(f"/api/bids/{bid_id}/withdraw/")
+    withdrawn = client.post(f"/api/bids/{bid_id}/withdraw/", withdrawal(world.agency, bid_id, key, cert), format="json")
     assert withdrawn.status_code == 200 and withdrawn.json()["status"] == "withdrawn"
     assert received_bid_count(tender) == 0
-    again = post(world.agency, tender, *seal_and_sign(world.agency, tender)[:3])
+    # The withdrawal is the agency's signed act: the bid and the audit entry keep the signature and certificate.
+    bid = Bid.objects.get(pk=bid_id)
+    assert bid.withdrawal_certificate == cert
+    entry = AuditEntry.objects.get(action="bid.withdraw", object_id=str(bid_id))
+    assert entry.after["certificate"] == cert.serial
+    assert base64.b64decode(entry.after["signature"]) == bytes(bid.withdrawal_signature)
+    again = post(world.agency, tender, *seal_and_sign(world.agency, tender, key=key, cert=cert)[:3])
+    again_id = again.json()["id"]
     clock.freeze(tender.bid_deadline)
-    late = client.post(f"/api/bids/{again.json()['id']}/withdraw/")
+    late = client.post(f"/api/bids/{again_id}/withdraw/", withdrawal(world.agency, again_id, key, cert), format="json")
     assert (late.status_code, late.json()["code"]) == (409, "deadline_passed")
-    assert Bid.objects.get(pk=again.json()["id"]).status == "submitted"
+    assert Bid.objects.get(pk=again_id).status == "submitted"
     stranger = admitted_agency(world.operator)
-    assert client_for(stranger).post(f"/api/bids/{bid_id}/withdraw/").status_code == 404
+    refused = client_for(stranger).post(f"/api/bids/{bid_id}/withdraw/", withdrawal(world.agency, bid_id, key, cert))
+    assert refused.status_code == 404
+
+
+def test_a_withdrawal_the_agency_did_not_sign_is_refused_and_changes_nothing(world, tender):
+    envelope, cert, signature, key = seal_and_sign(world.agency, tender)
+    bid_id = post(world.agency, tender, envelope, cert, signature).json()["id"]
+    other = admitted_agency(world.operator)
+    other_key, other_cert = signing_key(other)
+    client = client_for(world.agency)
+    before = (Bid.objects.count(), AuditEntry.objects.count(), stored_files())
+    standing = list(Bid.objects.values_list("pk", "status", "withdrawn_at", "withdrawal_signature"))
+    attempts = {
+        # No signature at all: what a stolen session or an administrator's reset password gives.
+        "unsigned": ({}, 400, "invalid"),
+        "another key": (withdrawal(world.agency, bid_id, other_key, cert), 400, "signature_invalid"),
+        "another agency's certificate": (withdrawal(world.agency, bid_id, other_key, other_cert), 400, None),
+        "a signature over another bid": (
+            {**withdrawal(world.agency, bid_id, key, cert), "signature": signature},
+            400,
+            "signature_invalid",
+        ),
+    }
+    for name, (body, status, code) in attempts.items():
+        response = client.post(f"/api/bids/{bid_id}/withdraw/", body, format="json")
+        assert response.status_code == status, name
+        assert response.json()["detail_zh"], name
+        if code:
+            assert response.json()["code"] == code, name
+    nothing_changed_since(*before)
+    assert list(Bid.objects.values_list("pk", "status", "withdrawn_at", "withdrawal_signature")) == standing
 
 
 def test_the_deadline_is_server_time_to_the_millisecond(world, tender):

@@ -97,7 +97,6 @@ from bidding.client import steps
 from bidding.models import Bid, BidStatus, EvaluationRecord, OpeningRecord
 from bidding.services import submission
 from bidding.services.evaluation import VALID as VALID_BIDS
-from bidding.services.opening import opening_share_get
 from core import clock, storage
 from core.clock import format_local
 from core.errors import ApplicationError
@@ -115,7 +114,7 @@ from procurement.services.evaluation import (
     evaluation_disqualify,
 )
 from procurement.services.objections import objection_answer, objection_raise
-from procurement.services.opening import opening_submit_share
+from procurement.services.opening import opening_share_fetch, opening_submit_share
 from procurement.services.tenders import (
     tender_amend,
     tender_approve,
@@ -442,7 +441,7 @@ class Loader:
         outcome: dict[str, Any] = {}
         for username in (TENDERS[key].purchaser, "operator"):
             holder = self.user(username)
-            mine = opening_share_get(actor=holder, tender_id=tender_id)
+            mine = opening_share_fetch(actor=holder, tender_id=tender_id)
             share = steps.unwrap_holder_share(
                 wrapped=mine["wrapped"], context=mine["context"], private_key=self.private_key(username, pki.KEY_P256)
             )
