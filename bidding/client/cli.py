@@ -643,7 +643,7 @@ def cmd_release(args: argparse.Namespace) -> int:
     status = detail.get("status") if isinstance(detail, dict) else None
     if status != "opening":
         raise _refusal(
-            "opening_not_started",
+            "opening_not_started" if status in ("draft", "pending_review", "published", "suspended") else "not_opening",
             f"Tender {tender_id} is {status}, not in its opening: the key is released only after the deadline, "
             "during the opening. Nothing was sent.",
             f"招标项目 {tender_id} 当前状态为 {status}，不在开标阶段：投标人解密只能在开标时进行。未发送任何内容。",

@@ -27,10 +27,12 @@ from bidding.client.cli import bid_form
 from bidding.models import Bid, OpeningKey
 from bidding.services.opening_keys import share_context
 from core import clock
+from core.models import AuditEntry
 from core.permissions import Role
 from market.choices import TenderStatus
+from procurement.services.timeline import run_due_steps
 from tests.bidding.test_opening_keys import _every_stored_value
-from tests.factories import HOLDER_KEYS, PASSWORD, applied_agency, user
+from tests.factories import HOLDER_KEYS, PASSWORD, applied_agency, bidder_lock_profile, user
 
 # The live server runs in a thread with its own database connections, so the tests commit for real;
 # serialized_rollback restores the rows the data migrations made (rule profiles, audit head) after the flush.
@@ -462,3 +464,40 @@ def test_the_token_goes_only_to_the_configured_server_and_warns_over_plain_http(
     with pytest.raises(ClientError) as refused:
         Api("file:///etc/passwd")
     assert refused.value.code == "server_invalid"
+
+
+@live
+def test_the_bidders_lock_from_build_to_release(world, agency, run):
+    """Under the bidder's-lock policy the client makes and keeps the bid's own key, sends its public half with the
+    upload, refuses to send the key before the opening, and releases it during the opening."""
+    tender = world.in_state(TenderStatus.PUBLISHED, profile=bidder_lock_profile())
+    bid_path = agency.build(tender)
+    layer_file = Path(f"{bid_path}.layer-key.json")
+    assert _mode(layer_file) == 0o600
+    saved = json.loads(layer_file.read_text())
+    code, out, err = agency.submit(tender, bid_path)
+    assert code == 0, err
+    bid = Bid.objects.get(tender=tender)
+    assert bid.layer_public == saved["layer_public"] and bid.receipt["layer_public"] == saved["layer_public"]
+    # The private half never reached the server with the upload.
+    raw = base64.b64decode(saved["layer_key"])
+    assert not [
+        v for v in _every_stored_value() for f in (raw, raw.hex().encode(), saved["layer_key"].encode()) if f in v
+    ]
+
+    release = ["release", *agency.auth, "--bid-id", bid.pk, "--layer-key", layer_file]
+    code, _, err = run(*release)
+    assert code == 1 and err.startswith("opening_not_started: ") and "未发送任何内容" in err
+    assert not AuditEntry.objects.filter(action="bid.layer_release").exists()
+
+    for other in world.agencies[:2]:  # enough bids for the tender to open
+        world.sealed_bid(tender, other)
+    clock.freeze(tender.bid_deadline)
+    run_due_steps()
+    code, out, err = run(*release)
+    assert code == 0, err
+    assert "released" in out
+    bid.refresh_from_db()
+    assert bid.layer_released_at is not None and bytes(bid.layer_key) == raw
+    code, _, err = run(*release)
+    assert code == 1 and err.startswith("already_released: ")
