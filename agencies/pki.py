@@ -29,6 +29,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes, PublicKeyTypes
 from cryptography.x509.oid import NameOID
 
+from core.canonical import canonical_json
+
 __all__ = [
     "KEY_ED25519",
     "KEY_P256",
@@ -612,6 +614,29 @@ def certificate_check(ca_certificate: x509.Certificate, cert: x509.Certificate, 
 
 
 # --- signatures ------------------------------------------------------------------------------------------------
+
+
+ROLLOVER_TYPE = "agora/certificate-rollover/v1"
+REVOCATION_TYPE = "agora/certificate-revocation/v1"
+
+
+def csr_digest(csr: x509.CertificateSigningRequest) -> str:
+    """SHA-256 (hex) of a certificate request's DER: what an endorsement of it signs."""
+    return hashlib.sha256(csr.public_bytes(serialization.Encoding.DER)).hexdigest()
+
+
+def rollover_payload(*, subject: str, csr_sha256: str, certificate: str) -> bytes:
+    """What a subject (an agency's USCC) signs with the key of its current certificate to have a new key
+    certified: the new request's digest, endorsed by that certificate. Only the holder of the current key can
+    replace it, so a login alone (an administrator who reset a password) cannot get a key of its own certified."""
+    return canonical_json(
+        {"type": ROLLOVER_TYPE, "subject": subject, "csr_sha256": csr_sha256, "certificate": certificate}
+    )
+
+
+def revocation_payload(*, serial: str, reason: str) -> bytes:
+    """What the owner of a certificate signs with its key to revoke it (a lost key is revoked by an operator)."""
+    return canonical_json({"type": REVOCATION_TYPE, "certificate": serial, "reason": reason})
 
 
 def sign(private_key: PrivateKeyTypes, data: bytes) -> bytes:

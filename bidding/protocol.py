@@ -17,6 +17,7 @@ from bidding import crypto
 SUBMISSION_TYPE = "agora/bid-submission/v1"
 RECEIPT_TYPE = "agora/bid-receipt/v1"
 WITHDRAWAL_TYPE = "agora/bid-withdrawal/v1"
+OBJECTION_TYPE = "agora/objection/v1"
 OPENING_RECORD_TYPE = "agora/opening-record/v1"
 EVALUATION_RECORD_TYPE = "agora/evaluation-record/v1"
 
@@ -53,6 +54,21 @@ def withdrawal_payload(*, tender: str, agency: str, bid: int, digest: str, certi
             "agency": agency,
             "bid": bid,
             "digest": digest,
+            "certificate": certificate,
+        }
+    )
+
+
+def objection_payload(*, tender: str, agency: str, kind: str, text: str, certificate: str) -> bytes:
+    """What the agency signs to raise an objection (异议): its kind and exact text on this tender, by this
+    agency, with this certificate. A login without the agency's key cannot object in its name."""
+    return crypto.signed_payload(
+        {
+            "type": OBJECTION_TYPE,
+            "tender": tender,
+            "agency": agency,
+            "kind": kind,
+            "text": text,
             "certificate": certificate,
         }
     )

@@ -303,6 +303,10 @@ class Objection(models.Model):
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="objections")
     raised_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     text = models.TextField()
+    # The agency's signature over bidding.protocol.objection_payload (tender, agency, kind, text) and the serial of
+    # the signing certificate it verifies with: an objection is the agency's own act, not its login's.
+    certificate_serial = models.CharField(max_length=40, blank=True)
+    signature = models.BinaryField(default=b"")
     raised_at = models.DateTimeField()
     reply_due_at = models.DateTimeField()
     status = models.CharField(max_length=10, choices=ObjectionStatus.choices, default=ObjectionStatus.PENDING)

@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from accounts.models import ROLE_OF_KIND, Organisation, User
 from accounts.uscc import uscc_check_char
 from agencies import pki
+from agencies.models import Certificate
 from agencies.services import admission, certificates, registration
 from bidding.client import steps
 from bidding.models import Bid, OpeningKey
@@ -26,6 +27,7 @@ from market.models import RuleProfile, Tender
 from market.rules import rules_of
 from market.services import tenders as market_tenders
 from procurement.services import evaluation as workflow_evaluation
+from procurement.services import objections as workflow_objections
 from procurement.services import opening as workflow_opening
 from procurement.services import tenders as svc
 from procurement.services.timeline import run_due_steps
@@ -106,9 +108,36 @@ def signing_key(member: User) -> tuple[Any, Any]:
     org = member.organisation
     assert org is not None
     csr = pki.csr_make(key, pki.Subject(organisation_name=org.name, uscc=org.uscc))
-    cert = certificates.certificate_request(actor=member, csr=csr)
+    cert = certificates.certificate_request(actor=member, csr=csr, **rollover_endorsement(member, csr))
     SIGNING_KEYS[member.username] = key
     return key, cert
+
+
+def rollover_endorsement(member: User, csr: bytes) -> dict[str, str]:
+    """While the agency holds a valid certificate for the key its client last made, the client endorses a new
+    request with that key (agencies.pki.rollover_payload); a first certificate needs nothing."""
+    org = member.organisation
+    previous = SIGNING_KEYS.get(member.username)
+    if org is None or previous is None:
+        return {}
+    now = clock.now()
+    current = Certificate.objects.filter(
+        organisation=org,
+        purpose="signing",
+        fingerprint=pki.public_key_fingerprint(previous.public_key()),
+        revoked_at__isnull=True,
+        not_before__lte=now,
+        not_after__gt=now,
+    ).first()
+    if current is None:
+        return {}
+    payload = pki.rollover_payload(
+        subject=org.uscc, csr_sha256=pki.csr_digest(pki.csr_load(csr)), certificate=current.serial
+    )
+    return {
+        "endorsement": base64.b64encode(pki.sign(previous, payload)).decode(),
+        "endorsing_certificate": current.serial,
+    }
 
 
 # The private halves of bidders' layer keys, by the layer public key (hex): what each agency's client keeps.
@@ -156,6 +185,37 @@ def bid_envelope(
         layer_public=layer_public.hex() if layer_public else "",
     )
     return envelope, cert, signature
+
+
+def signing_cert(member: User) -> tuple[Any, Any]:
+    """The agency's signing key and certificate, made (and certified, which is audited) on first use."""
+    if member.username not in SIGNING_CERTS:
+        SIGNING_CERTS[member.username] = signing_key(member)
+    return SIGNING_CERTS[member.username]
+
+
+def objection_fields(member: User, tender: Tender, kind: str, text: str) -> dict[str, str]:
+    """What the agency's client sends to object: the kind, the text and its signature over both."""
+    org = member.organisation
+    assert org is not None
+    key, cert = signing_cert(member)
+    signature = steps.objection_signature(
+        tender=tender.reference, agency=org.uscc, kind=kind, text=text, certificate=cert.serial, private_key=key
+    )
+    return {"kind": kind, "text": text, "certificate": cert.serial, "signature": signature}
+
+
+def objection_signed(*, actor: User, tender_id: int, kind: str, text: str) -> Any:
+    """An agency raises a signed objection through the workflow service, as its client does."""
+    fields = objection_fields(actor, Tender.objects.get(pk=tender_id), kind, text)
+    return workflow_objections.objection_raise(
+        actor=actor,
+        tender_id=tender_id,
+        kind=kind,
+        text=text,
+        certificate_serial=fields["certificate"],
+        signature=fields["signature"],
+    )
 
 
 def withdrawal_signature(member: User, bid: Bid) -> tuple[str, str]:

@@ -79,9 +79,29 @@ class CsrInput(serializers.Serializer[Any]):
     )
 
 
+class SigningCsrInput(CsrInput):
+    endorsement = serializers.CharField(
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="While the agency holds a valid signing certificate: base64 signature by its key over the "
+        "rollover payload (docs/crypto.md).",
+    )
+    endorsing_certificate = serializers.CharField(
+        required=False, default="", allow_blank=True, max_length=40, help_text="Serial of the endorsing certificate."
+    )
+
+
 class RevokeInput(serializers.Serializer[Any]):
     reason = serializers.ChoiceField(choices=RevocationReason.choices)
     note = serializers.CharField(required=False, allow_blank=True, default="")
+    signature = serializers.CharField(
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="An agency revoking its own signing certificate: base64 signature by that certificate's key over "
+        "the revocation payload (docs/crypto.md). Operators need none.",
+    )
 
 
 class CreditEventInput(serializers.Serializer[Any]):

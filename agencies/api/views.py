@@ -193,9 +193,9 @@ class MyCertificates(APIView):
         uscc = registration.own_agency(actor(request)).organisation.uscc
         return Response(s.CertificateOutput(selectors.certificates_of_agency(uscc=uscc), many=True).data)
 
-    @extend_schema(request=s.CsrInput, responses={201: s.CertificateOutput})
+    @extend_schema(request=s.SigningCsrInput, responses={201: s.CertificateOutput})
     def post(self, request: Request) -> Response:
-        cert = certificates.certificate_request(actor=actor(request), **valid_input(s.CsrInput, request.data))
+        cert = certificates.certificate_request(actor=actor(request), **valid_input(s.SigningCsrInput, request.data))
         return Response(s.CertificateOutput(cert).data, status=201)
 
 

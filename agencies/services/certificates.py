@@ -5,12 +5,14 @@ private key, only the certificate signing request (CSR), which proves possession
 
 from __future__ import annotations
 
+import base64
 import secrets
 from datetime import datetime, timedelta
 
 from cryptography import x509
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 
 from accounts.models import User
 from agencies import pki
@@ -114,9 +116,48 @@ def _subject_mismatch(what_en: str, what_zh: str) -> ApplicationError:
     )
 
 
-def certificate_request(*, actor: User, csr: bytes | str) -> Certificate:
+def _valid_signing_certificates(organisation_id: int, at: datetime) -> QuerySet[Certificate]:
+    return Certificate.objects.filter(
+        organisation_id=organisation_id,
+        purpose=CertificatePurpose.SIGNING,
+        revoked_at__isnull=True,
+        not_before__lte=at,
+        not_after__gt=at,
+    )
+
+
+def _endorsement_check(
+    *, org_id: int, uscc: str, request: x509.CertificateSigningRequest, endorsement: str, endorsing_serial: str
+) -> str:
+    """While the agency holds a valid signing certificate, a new key is certified only with an endorsement signed by
+    that certificate's key (:func:`agencies.pki.rollover_payload`): a login alone, such as an administrator's who
+    reset the agency's password, cannot get a key of its own certified and then sign in the agency's name. A lost
+    key is revoked by an operator first. Returns the endorsing serial ("" for a first certificate)."""
+    now = clock.now()
+    valid = _valid_signing_certificates(org_id, now)
+    if not valid.exists():
+        return ""
+    endorsing = valid.filter(serial=(endorsing_serial or "").lower()).first()
+    if endorsing is None or not endorsement:
+        raise ApplicationError(
+            "certificate_endorsement_required",
+            "Your agency already holds a valid signing certificate: sign the new request with its key "
+            "(the client's request-certificate --endorse-key/--endorse-certificate). If that key is lost, an "
+            "operator revokes its certificate first, after checking who you are.",
+            "本机构已持有有效的签名证书：新的证书请求须以现有证书的私钥签名认可。如私钥遗失，请先由交易中心工作人员核验身份后吊销原证书。",
+            status=409,
+        )
+    payload = pki.rollover_payload(subject=uscc, csr_sha256=pki.csr_digest(request), certificate=endorsing.serial)
+    signature_check(certificate=endorsing, data=payload, signature=signature_decode(endorsement), at=now)
+    return str(endorsing.serial)
+
+
+def certificate_request(
+    *, actor: User, csr: bytes | str, endorsement: str = "", endorsing_certificate: str = ""
+) -> Certificate:
     """An admitted agency asks for a bid-signing certificate. The CSR's subject must carry the
-    agency's own USCC (organizationIdentifier); the issued subject is built from our records."""
+    agency's own USCC (organizationIdentifier); the issued subject is built from our records. While it holds a
+    valid one, the request must be endorsed by that certificate's key (:func:`_endorsement_check`)."""
     require(actor, Action.CERTIFICATE_REQUEST)
     request = _csr(csr)
     uscc, _username = pki.csr_subject(request)
@@ -142,6 +183,13 @@ def certificate_request(*, actor: User, csr: bytes | str) -> Certificate:
             )
         if uscc != org.uscc:
             raise _subject_mismatch("another organisation's USCC", "统一社会信用代码")
+        _endorsement_check(
+            org_id=org.pk,
+            uscc=org.uscc,
+            request=request,
+            endorsement=endorsement,
+            endorsing_serial=endorsing_certificate,
+        )
         return _issue(
             actor=actor,
             csr=request,
@@ -187,9 +235,11 @@ def revoke_locked(cert: Certificate, *, actor: User, reason: str, note: str) -> 
     return cert
 
 
-def certificate_revoke(*, actor: User, serial: str, reason: str, note: str = "") -> Certificate:
+def certificate_revoke(*, actor: User, serial: str, reason: str, note: str = "", signature: str = "") -> Certificate:
     """Revoke with a reason: the owner (its agency, or the key holder itself) or an operator.
-    Signatures made after the revocation time are refused; earlier ones still verify."""
+    Signatures made after the revocation time are refused; earlier ones still verify. An agency revoking its own
+    signing certificate signs :func:`agencies.pki.revocation_payload` with its key, so a login alone cannot clear
+    the way for a key of its own (a lost key is revoked by an operator, who checks who is asking)."""
     if reason not in RevocationReason.values:
         raise ApplicationError(
             "revocation_reason_unknown",
@@ -214,6 +264,19 @@ def certificate_revoke(*, actor: User, serial: str, reason: str, note: str = "")
         )
         if not own and not can(actor, Action.CERTIFICATE_REVOKE_ANY):
             raise NotFound("No such certificate.", "证书不存在。")
+        if own and cert.purpose == CertificatePurpose.SIGNING and not can(actor, Action.CERTIFICATE_REVOKE_ANY):
+            try:
+                pki.signature_verify(
+                    pki.certificate_load(cert.pem.encode()),
+                    pki.revocation_payload(serial=cert.serial, reason=reason),
+                    signature_decode(signature),
+                )
+            except pki.PkiError:
+                raise ApplicationError(
+                    "revocation_signature_required",
+                    "Sign the revocation with the certificate's own key; if the key is lost, ask an operator.",
+                    "请以该证书的私钥签名吊销请求；如私钥遗失，请联系交易中心工作人员。",
+                ) from None
         if cert.revoked_at is not None:
             raise ApplicationError(
                 "already_revoked", "This certificate is already revoked.", "该证书已吊销。", status=409
@@ -237,3 +300,28 @@ def signature_check(*, certificate: Certificate, data: bytes, signature: bytes, 
         pki.signature_verify(cert, data, signature)
     except pki.PkiError as exc:
         raise _pki_error(exc) from None
+
+
+def signing_certificate_of(*, organisation_id: int, serial: str) -> Certificate:
+    """The agency's signing certificate with this serial, whatever its state (``signature_check`` judges that at
+    the moment of use); 400 ``certificate_unknown`` when the agency has none by that serial."""
+    cert = Certificate.objects.filter(
+        serial=(serial or "").lower(), organisation_id=organisation_id, purpose=CertificatePurpose.SIGNING
+    ).first()
+    if cert is None:
+        raise ApplicationError(
+            "certificate_unknown",
+            "No signing certificate of yours has this serial.",
+            "未找到本机构该序列号的签名证书。",
+        )
+    return cert
+
+
+def signature_decode(signature_b64: str) -> bytes:
+    """A base64 signature as bytes; 400 ``signature_invalid`` when it is not base64."""
+    try:
+        return base64.b64decode(signature_b64, validate=True)
+    except ValueError:
+        raise ApplicationError(
+            "signature_invalid", "The signature is not base64.", "签名格式错误（须为 base64）。"
+        ) from None

@@ -224,7 +224,21 @@ def cmd_request_certificate(args: argparse.Namespace) -> int:
     api = _api(args)
     name, uscc = own_agency(api)
     csr = pki.csr_make(key, pki.Subject(organisation_name=name, uscc=uscc))
-    answer = api.post_json("/api/agencies/me/certificates/", {"csr": csr.decode("ascii")})
+    body = {"csr": csr.decode("ascii")}
+    if bool(args.endorse_key) != bool(args.endorse_certificate):
+        raise _refusal(
+            "arguments_invalid",
+            "--endorse-key and --endorse-certificate go together.",
+            "--endorse-key 与 --endorse-certificate 须同时提供。",
+        )
+    if args.endorse_key:
+        # A new key while the current one is valid: the current key vouches for it (key rollover).
+        current_key = files.key_load(args.endorse_key)
+        _, serial = _certificate_for(current_key, args.endorse_certificate, uscc)
+        payload = pki.rollover_payload(subject=uscc, csr_sha256=pki.csr_digest(pki.csr_load(csr)), certificate=serial)
+        body["endorsement"] = base64.b64encode(pki.sign(current_key, payload)).decode()
+        body["endorsing_certificate"] = serial
+    answer = api.post_json("/api/agencies/me/certificates/", body)
     _save_certificate(answer, key, out)
     return 0
 
@@ -833,6 +847,8 @@ def parser() -> argparse.ArgumentParser:
     )
     request.add_argument("--key", required=True, help="the private key file")
     request.add_argument("--out", help="where to write the certificate (default: KEY with .cert.pem)")
+    request.add_argument("--endorse-key", help="while a certificate is valid: its key, to vouch for the new one")
+    request.add_argument("--endorse-certificate", help="the certificate of --endorse-key (PEM)")
 
     holder = command(
         "register-key-holder",

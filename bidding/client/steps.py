@@ -120,6 +120,12 @@ def build_sealed_bid(
     return SealedBid(envelope, digest, signature)
 
 
+def objection_signature(*, tender: str, agency: str, kind: str, text: str, certificate: str, private_key: Any) -> str:
+    """The agency's base64 signature that raises an objection with exactly this kind and text."""
+    payload = protocol.objection_payload(tender=tender, agency=agency, kind=kind, text=text, certificate=certificate)
+    return base64.b64encode(crypto.sign(private_key, payload)).decode()
+
+
 def unwrap_holder_share(*, wrapped: str, context: Mapping[str, Any], private_key: Any) -> str:
     """A key holder's step at the opening: the wrapped share (base64, as the platform serves it) decrypted with
     the holder's P-256 key, as the base64 share to submit. Raises ``crypto.CryptoError`` when this key does not

@@ -18,11 +18,11 @@ from django.db import transaction
 
 from accounts.models import User
 from agencies.ca import platform_ca
-from agencies.choices import CertificatePurpose, RestrictedAction
+from agencies.choices import RestrictedAction
 from agencies.eligibility import agency_is_qualified, agency_may
 from agencies.locks import lock_agency
 from agencies.models import Agency, Certificate
-from agencies.services.certificates import signature_check
+from agencies.services.certificates import signature_check, signature_decode, signing_certificate_of
 from bidding import crypto, protocol
 from bidding.models import Bid, BidStatus
 from core import clock, storage
@@ -68,23 +68,7 @@ def _eligibility_check(agency: Agency, tender: Tender) -> None:
 
 
 def _certificate(agency: Agency, serial: str) -> Certificate:
-    cert = Certificate.objects.filter(
-        serial=serial.lower(), organisation_id=agency.organisation_id, purpose=CertificatePurpose.SIGNING
-    ).first()
-    if cert is None:
-        raise _refuse(
-            "certificate_unknown",
-            "No signing certificate of yours has this serial.",
-            "未找到本机构该序列号的签名证书。",
-        )
-    return cert
-
-
-def _decode_signature(signature_b64: str) -> bytes:
-    try:
-        return base64.b64decode(signature_b64, validate=True)
-    except ValueError:
-        raise _refuse("signature_invalid", "The signature is not base64.", "签名格式错误（须为 base64）。") from None
+    return signing_certificate_of(organisation_id=agency.organisation_id, serial=serial)
 
 
 def _looks_sealed(path: str, size: int) -> None:
@@ -150,7 +134,7 @@ def bid_submit(
     _deadline_check(tender_row)
     _eligibility_check(agency, tender_row)
     cert = _certificate(agency, certificate_serial)
-    raw_signature = _decode_signature(signature)
+    raw_signature = signature_decode(signature)
     layer_public = _layer_public_check(tender_row, layer_public)
     org = agency.organisation
     with storage.spooled(stream, settings.AGORA_BID_MAX_BYTES) as spool:
@@ -235,7 +219,7 @@ def bid_withdraw(*, actor: User, bid_id: int, certificate_serial: str, signature
     whoever holds a login but not the key (an administrator who reset a password, a stolen token) cannot
     withdraw an agency's bid. The signature and certificate are kept on the bid and in the audit entry."""
     require(actor, Action.BID_SUBMIT)
-    raw_signature = _decode_signature(signature)
+    raw_signature = signature_decode(signature)
     with transaction.atomic():
         bid = (
             Bid.objects.select_for_update(of=("self",))

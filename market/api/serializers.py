@@ -148,7 +148,9 @@ class NoticeOutput(serializers.ModelSerializer[Notice]):
 
 class ObjectionInput(serializers.Serializer[Any]):
     kind = serializers.ChoiceField(choices=ObjectionKind.choices)
-    text = serializers.CharField()
+    text = serializers.CharField(help_text="The grounds; signed exactly as sent, without surrounding whitespace.")
+    certificate = serializers.CharField(max_length=40, help_text="Serial of the agency's signing certificate.")
+    signature = serializers.CharField(help_text="Base64 signature over the objection payload (docs/crypto.md).")
 
 
 class ObjectionAnswerInput(serializers.Serializer[Any]):

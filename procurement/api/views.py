@@ -50,7 +50,14 @@ class TenderObjections(APIView):
     @extend_schema(request=s.ObjectionInput, responses={201: s.ObjectionOutput})
     def post(self, request: Request, pk: int) -> Response:
         data = valid_input(s.ObjectionInput, request.data)
-        objection = objections.objection_raise(actor=actor(request), tender_id=pk, **data)
+        objection = objections.objection_raise(
+            actor=actor(request),
+            tender_id=pk,
+            kind=data["kind"],
+            text=data["text"],
+            certificate_serial=data["certificate"],
+            signature=data["signature"],
+        )
         return Response(s.ObjectionOutput(objection).data, status=201)
 
 

@@ -6,11 +6,14 @@ answered by the purchaser on the spot: it is recorded with its answer and does n
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from django.db import transaction
 
 from accounts.models import User
+from agencies.services.certificates import signature_check, signature_decode, signing_certificate_of
+from bidding import protocol
 from core import clock
 from core.audit import audit_record
 from core.errors import ApplicationError, NotFound
@@ -43,10 +46,17 @@ def _snapshot(objection: Objection) -> dict[str, Any]:
     }
 
 
-def objection_raise(*, actor: User, tender_id: int, kind: str, text: str) -> Objection:
+def objection_raise(
+    *, actor: User, tender_id: int, kind: str, text: str, certificate_serial: str, signature: str
+) -> Objection:
     """An agency objects. Documents: until the profile's cut-off before the deadline (10 days by
-    law); result: during publicity. The procedure is suspended until the purchaser answers."""
+    law); result: during publicity. The procedure is suspended until the purchaser answers.
+
+    The objection is signed with the agency's signing key over :func:`bidding.protocol.objection_payload`
+    (tender, agency, kind, exact text), like a bid: a login without the key (a stolen token, an administrator
+    who reset the agency's password) cannot object in the agency's name. The signature is kept and audited."""
     require(actor, Action.OBJECTION_RAISE)
+    raw_signature = signature_decode(signature)
     if kind not in ObjectionKind.values:
         raise ApplicationError(
             "invalid",
@@ -81,6 +91,11 @@ def objection_raise(*, actor: User, tender_id: int, kind: str, text: str) -> Obj
             )
         organisation = actor.organisation
         assert organisation is not None  # every agency user belongs to its agency
+        cert = signing_certificate_of(organisation_id=organisation.pk, serial=certificate_serial)
+        payload = protocol.objection_payload(
+            tender=tender.reference, agency=organisation.uscc, kind=kind, text=text, certificate=cert.serial
+        )
+        signature_check(certificate=cert, data=payload, signature=raw_signature, at=now)
         if kind == ObjectionKind.OPENING and not tender.bids.filter(agency=organisation).exists():  # type: ignore[attr-defined]
             raise ApplicationError(
                 "not_a_bidder", "Only a bidder can object at the opening.", "只有投标人可以对开标提出异议。", status=403
@@ -91,10 +106,21 @@ def objection_raise(*, actor: User, tender_id: int, kind: str, text: str) -> Obj
             organisation=organisation,
             raised_by=actor,
             text=text,
+            certificate_serial=cert.serial,
+            signature=raw_signature,
             raised_at=now,
             reply_due_at=now + rules_of(tender).objection_reply_period,
         )
-        audit_record(actor=actor, action="objection.raise", obj=objection, after=_snapshot(objection))
+        audit_record(
+            actor=actor,
+            action="objection.raise",
+            obj=objection,
+            after={
+                **_snapshot(objection),
+                "certificate": cert.serial,
+                "signature": base64.b64encode(raw_signature).decode(),
+            },
+        )
         if kind != ObjectionKind.OPENING and tender.status != TenderStatus.SUSPENDED:
             suspend_locked(
                 tender, actor=actor, cause=f"异议（{objection.get_kind_display()}）/ objection raised", kind="objection"

@@ -5,6 +5,7 @@ CSRs."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -70,11 +71,39 @@ def csr_raw(key: PrivateKeyTypes, attributes: list[x509.NameAttribute], algorith
     return builder.sign(key, algorithm).public_bytes(serialization.Encoding.PEM).decode()  # type: ignore[arg-type]
 
 
+# Every key a test's agency client made, by the serial of its certificate: what the client keeps.
+KEYS_BY_SERIAL: dict[str, PrivateKeyTypes] = {}
+
+
+def endorsement(org: Organisation, csr: str) -> dict[str, str]:
+    """The client endorses a new request with the key of a valid certificate it holds (none for a first one)."""
+    now = clock.now()
+    valid = Certificate.objects.filter(
+        organisation=org, purpose="signing", revoked_at__isnull=True, not_before__lte=now, not_after__gt=now
+    )
+    current = next((c for c in valid if c.serial in KEYS_BY_SERIAL), None)
+    if current is None:
+        return {}
+    digest = pki.csr_digest(pki.csr_load(csr.encode()))
+    payload = pki.rollover_payload(subject=org.uscc, csr_sha256=digest, certificate=current.serial)
+    signature = base64.b64encode(pki.sign(KEYS_BY_SERIAL[current.serial], payload)).decode()
+    return {"endorsement": signature, "endorsing_certificate": current.serial}
+
+
+def revoke_body(serial: str, reason: str, note: str | None = None) -> dict[str, str]:
+    """An agency revoking its own certificate signs the revocation with that certificate's key."""
+    payload = pki.revocation_payload(serial=serial, reason=reason)
+    body = {"reason": reason, "signature": base64.b64encode(pki.sign(KEYS_BY_SERIAL[serial], payload)).decode()}
+    return body if note is None else {**body, "note": note}
+
+
 def issue(user: User, key: PrivateKeyTypes | None = None) -> tuple[PrivateKeyTypes, dict[str, Any]]:
     """Request a signing certificate through the API as an agency's client would; returns (key, body)."""
     key = key or ed25519()
-    response = client_for(user).post(MINE, {"csr": csr_for(key, user.organisation)}, format="json")
+    csr = csr_for(key, user.organisation)
+    response = client_for(user).post(MINE, {"csr": csr, **endorsement(user.organisation, csr)}, format="json")
     assert response.status_code == 201, response.json()
+    KEYS_BY_SERIAL[response.json()["serial"]] = key
     return key, response.json()
 
 
@@ -199,7 +228,7 @@ def test_signature_refused_after_revocation_but_earlier_ones_still_verify(world,
     signature = pki.sign(key, data)
     clock.advance(timedelta(hours=1))
 
-    response = client_for(world.agency).post(revoke_url(serial), {"reason": "key_compromise"}, format="json")
+    response = client_for(world.agency).post(revoke_url(serial), revoke_body(serial, "key_compromise"), format="json")
 
     assert response.status_code == 200, response.json()
     assert response.json()["status"] == "revoked"
@@ -233,7 +262,7 @@ def test_crl_lists_only_revoked_certificates(world) -> None:
     _, kept = issue(world.agency)
     _, gone = issue(world.agency, p256())
     clock.advance(timedelta(minutes=5))
-    client_for(world.agency).post(revoke_url(gone["serial"]), {"reason": "superseded"}, format="json")
+    client_for(world.agency).post(revoke_url(gone["serial"]), revoke_body(gone["serial"], "superseded"), format="json")
     crl = crl_from_api()
     assert crl.get_revoked_certificate_by_serial_number(int(gone["serial"], 16)) is not None
     assert crl.get_revoked_certificate_by_serial_number(int(kept["serial"], 16)) is None
@@ -448,7 +477,9 @@ def test_stranger_cannot_revoke_my_certificate(world, stranger: str) -> None:
 def test_colleague_in_same_agency_may_revoke(world) -> None:
     _, body = issue(world.agency)
     colleague = factories.user(Role.AGENCY, org=world.agency.organisation)
-    response = client_for(colleague).post(revoke_url(body["serial"]), {"reason": "affiliation_changed"}, format="json")
+    response = client_for(colleague).post(
+        revoke_url(body["serial"]), revoke_body(body["serial"], "affiliation_changed"), format="json"
+    )
     assert response.status_code == 200, response.json()
     assert row(body["serial"]).revoked_by == colleague
 
@@ -472,12 +503,17 @@ def test_operator_may_revoke_any_certificate(world) -> None:
 def test_revoking_twice_is_refused(world) -> None:
     _, body = issue(world.agency)
     client = client_for(world.agency)
-    assert client.post(revoke_url(body["serial"]), {"reason": "superseded"}, format="json").status_code == 200
+    assert (
+        client.post(revoke_url(body["serial"]), revoke_body(body["serial"], "superseded"), format="json").status_code
+        == 200
+    )
     first = row(body["serial"])
     clock.advance(timedelta(hours=1))
     before = counts()
     assert_refused(
-        client.post(revoke_url(body["serial"]), {"reason": "key_compromise"}, format="json"), 409, "already_revoked"
+        client.post(revoke_url(body["serial"]), revoke_body(body["serial"], "key_compromise"), format="json"),
+        409,
+        "already_revoked",
     )
     assert_refused(
         client_for(world.operator).post(revoke_url(body["serial"]), {"reason": "key_compromise"}, format="json"),
@@ -493,12 +529,14 @@ def test_unspecified_reason_needs_a_note(world) -> None:
     _, body = issue(world.agency)
     client = client_for(world.agency)
     before = counts()
-    for data in ({"reason": "unspecified"}, {"reason": "unspecified", "note": "   "}):
+    for data in (revoke_body(body["serial"], "unspecified"), revoke_body(body["serial"], "unspecified", "   ")):
         assert_refused(client.post(revoke_url(body["serial"]), data, format="json"), 400, "reason_required")
     assert row(body["serial"]).revoked_at is None
     assert counts() == before
 
-    response = client.post(revoke_url(body["serial"]), {"reason": "unspecified", "note": " 换用新设备 "}, format="json")
+    response = client.post(
+        revoke_url(body["serial"]), revoke_body(body["serial"], "unspecified", " 换用新设备 "), format="json"
+    )
     assert response.status_code == 200, response.json()
     assert response.json()["revocation_note"] == "换用新设备"
     # RFC 5280: "unspecified" is written by leaving the reason out of the CRL entry.
@@ -626,7 +664,9 @@ def test_removing_an_agency_revokes_its_valid_certificates(world) -> None:
     key, first = issue(world.agency)
     clock.advance(timedelta(days=1))
     _, superseded = issue(world.agency, p256())
-    client_for(world.agency).post(revoke_url(superseded["serial"]), {"reason": "superseded"}, format="json")
+    client_for(world.agency).post(
+        revoke_url(superseded["serial"]), revoke_body(superseded["serial"], "superseded"), format="json"
+    )
     superseded_at = row(superseded["serial"]).revoked_at
     _, second = issue(world.agency, p256())
     other = factories.admitted_agency(world.operator)
@@ -701,7 +741,10 @@ def test_a_key_reported_compromised_is_never_certified_again(world):
     org = world.agency.organisation
     key, csr = signing_csr(org)
     cert = certificates.certificate_request(actor=world.agency, csr=csr)
-    certificates.certificate_revoke(actor=world.agency, serial=cert.serial, reason="key_compromise", note="私钥泄露")
+    KEYS_BY_SERIAL[cert.serial] = key
+    certificates.certificate_revoke(
+        actor=world.agency, serial=cert.serial, note="私钥泄露", **revoke_body(cert.serial, "key_compromise")
+    )
     before = agencies_state()
     response = client_for(world.agency).post(
         "/api/agencies/me/certificates/", {"csr": signing_csr(org, key)[1]}, format="json"
@@ -711,7 +754,10 @@ def test_a_key_reported_compromised_is_never_certified_again(world):
     # A key superseded in the normal way may be certified again (for example after a renewal mix-up).
     other_key, other_csr = signing_csr(org)
     renewed = certificates.certificate_request(actor=world.agency, csr=other_csr)
-    certificates.certificate_revoke(actor=world.agency, serial=renewed.serial, reason="superseded")
+    KEYS_BY_SERIAL[renewed.serial] = other_key
+    certificates.certificate_revoke(
+        actor=world.agency, serial=renewed.serial, **revoke_body(renewed.serial, "superseded")
+    )
     assert certificates.certificate_request(actor=world.agency, csr=signing_csr(org, other_key)[1]).fingerprint == (
         renewed.fingerprint
     )

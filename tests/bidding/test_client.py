@@ -501,3 +501,18 @@ def test_the_bidders_lock_from_build_to_release(world, agency, run):
     assert bid.layer_released_at is not None and bytes(bid.layer_key) == raw
     code, _, err = run(*release)
     assert code == 1 and err.startswith("already_released: ")
+
+
+@live
+def test_a_new_key_is_certified_only_with_the_current_keys_endorsement(agency, run):
+    new_key = agency.dir / "new.key.pem"
+    assert run("keygen", "--out", new_key)[0] == 0
+    code, _, err = run("request-certificate", *agency.auth, "--key", new_key)
+    assert code == 1 and err.startswith("certificate_endorsement_required: ") and "签名认可" in err
+    assert Certificate.objects.filter(organisation=agency.member.organisation).count() == 1
+    code, _, err = run(
+        "request-certificate", *agency.auth, "--key", new_key,
+        "--endorse-key", agency.key, "--endorse-certificate", agency.cert,
+    )  # fmt: skip
+    assert code == 0, err
+    assert Certificate.objects.filter(organisation=agency.member.organisation).count() == 2

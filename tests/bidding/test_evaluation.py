@@ -29,12 +29,12 @@ from core.errors import ApplicationError
 from market.models import Notice, RuleProfile, Tender
 from procurement.services import evaluation as workflow_evaluation
 from procurement.services import tenders as svc
-from procurement.services.objections import objection_answer, objection_raise
+from procurement.services.objections import objection_answer
 from procurement.services.timeline import run_due_steps
 from tests.bidding.test_opening import at_deadline, submit_bid
 from tests.bidding.test_opening_keys import _every_stored_value
 from tests.conftest import client_for
-from tests.factories import admitted_agency, user
+from tests.factories import admitted_agency, objection_signed, user
 from tests.market.helpers import world_state
 
 BUDGET = Decimal("500000.00")
@@ -363,7 +363,7 @@ def test_an_upheld_objection_returns_the_tender_to_evaluation_and_a_new_round(wo
     a, b, c, d = to_evaluation(world, tender, ["99000.00", "98000.00", "97000.00", "96000.00"], members)
     first = latest(tender)
     assert first.record["ranking"] == [d.pk, c.pk, b.pk, a.pk]
-    objection = objection_raise(actor=members[2], tender_id=tender.pk, kind="result", text="第一候选人业绩造假")
+    objection = objection_signed(actor=members[2], tender_id=tender.pk, kind="result", text="第一候选人业绩造假")
     objection_answer(actor=world.purchaser, objection_id=objection.pk, answer="经核实，异议成立", upheld=True)
     tender.refresh_from_db()
     assert (tender.status, tender.winner_id) == ("evaluating", None)
@@ -384,7 +384,7 @@ def test_a_new_round_with_too_few_left_fails_and_names_no_winner(world):
     tender = tender_for(world, "lowest_price")
     members = bidders(world, 3)
     a, b, c = to_evaluation(world, tender, ["99000.00", "98000.00", "97000.00"], members)
-    objection = objection_raise(actor=members[0], tender_id=tender.pk, kind="result", text="第一候选人资质过期")
+    objection = objection_signed(actor=members[0], tender_id=tender.pk, kind="result", text="第一候选人资质过期")
     objection_answer(actor=world.purchaser, objection_id=objection.pk, answer="异议成立", upheld=True)
     workflow_evaluation.evaluation_disqualify(
         actor=world.operator, tender_id=tender.pk, bid_id=c.pk, reason="资质证书已过期"

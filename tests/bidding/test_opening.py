@@ -26,7 +26,7 @@ from procurement.services.timeline import run_due_steps
 from tests.bidding.test_submission import post
 from tests.conftest import client_for
 from tests.dba import append_only_triggers_off
-from tests.factories import HOLDER_KEYS, admitted_agency, bid_envelope, signing_key
+from tests.factories import HOLDER_KEYS, admitted_agency, bid_envelope, objection_fields, signing_key
 
 
 def submit_bid(member, tender, price="98000.00", *, sign_with=None, seal_as=None):
@@ -212,13 +212,15 @@ def test_objections_at_the_opening_are_recorded_with_their_answers(world, tender
     enough_bids(world, tender)
     client = client_for(world.agency)
     early = client.post(
-        f"/api/tenders/{tender.pk}/objections/", {"kind": "opening", "text": "开标时间有误"}, format="json"
+        f"/api/tenders/{tender.pk}/objections/",
+        objection_fields(world.agency, tender, "opening", "开标时间有误"),
+        format="json",
     )
     assert (early.status_code, early.json()["code"]) == (409, "invalid_state")
     at_deadline(tender)
     raised = client.post(
         f"/api/tenders/{tender.pk}/objections/",
-        {"kind": "opening", "text": "第二份投标文件递交时间有疑问"},
+        objection_fields(world.agency, tender, "opening", "第二份投标文件递交时间有疑问"),
         format="json",
     )
     assert raised.status_code == 201, raised.json()
@@ -226,7 +228,7 @@ def test_objections_at_the_opening_are_recorded_with_their_answers(world, tender
     assert tender.status == TenderStatus.OPENING  # answered on the spot: the opening goes on
     outsider = admitted_agency(world.operator)
     refused = client_for(outsider).post(
-        f"/api/tenders/{tender.pk}/objections/", {"kind": "opening", "text": "异议"}, format="json"
+        f"/api/tenders/{tender.pk}/objections/", objection_fields(outsider, tender, "opening", "异议"), format="json"
     )
     assert (refused.status_code, refused.json()["code"]) == (403, "not_a_bidder")
     answer = client_for(world.purchaser).post(

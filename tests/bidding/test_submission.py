@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from agencies import pki
 from agencies.ca import platform_ca
 from agencies.models import Qualification
 from agencies.services import certificates, credit, lists
@@ -228,8 +229,11 @@ def test_refused_uploads_leave_nothing(world, tender, case):
 
 
 def test_a_revoked_certificate_no_longer_submits(world, tender):
-    envelope, cert, signature, _ = seal_and_sign(world.agency, tender)
-    certificates.certificate_revoke(actor=world.agency, serial=cert.serial, reason="key_compromise", note="泄露")
+    envelope, cert, signature, key = seal_and_sign(world.agency, tender)
+    revocation = base64.b64encode(pki.sign(key, pki.revocation_payload(serial=cert.serial, reason="key_compromise")))
+    certificates.certificate_revoke(
+        actor=world.agency, serial=cert.serial, reason="key_compromise", note="泄露", signature=revocation.decode()
+    )
     clock.advance(MS)
     before = (Bid.objects.count(), AuditEntry.objects.count(), stored_files())
     response = post(world.agency, tender, envelope, cert, signature)

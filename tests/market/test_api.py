@@ -14,7 +14,7 @@ from core.permissions import MATRIX, Action
 from market.choices import TenderStatus as S
 from market.models import TenderAttachment
 from tests.conftest import client_for
-from tests.factories import tender_data
+from tests.factories import objection_fields, objection_signed, tender_data
 from tests.market.helpers import world_state
 
 ROLES = ["purchaser", "agency", "supervisor", "operator", None]
@@ -52,10 +52,9 @@ def _create_payload():
 
 
 def _objection(world):
-    from procurement.services.objections import objection_raise
 
     tender = world.in_state(S.PUBLISHED)
-    return tender, objection_raise(actor=world.agency, tender_id=tender.pk, kind="documents", text="异议")
+    return tender, objection_signed(actor=world.agency, tender_id=tender.pk, kind="documents", text="异议")
 
 
 def _foreign_pending():
@@ -147,9 +146,12 @@ def test_permission_matrix_through_the_api(world, action, role):
         method = verb
     if action == Action.TENDER_DIRECT_PICK:
         payload = lambda: world.direct_pick_payload  # noqa: E731
+    if action == Action.OBJECTION_RAISE:  # signed with the agency's key, whoever sends it
+        payload = lambda: objection_fields(world.agency, tender, "documents", "资格条件不合理")  # noqa: E731
     client = client_for(world.by_role(role)) if role else APIClient()
+    body = payload() if payload else None  # made first: signing an objection certifies the agency's key
     before = world_state(tender_id)
-    response = getattr(client, method)(url, payload() if payload else None, format="json")
+    response = getattr(client, method)(url, body, format="json")
     if role in EXPECTED[action]:
         assert response.status_code == ok_status, response.json()
         return

@@ -11,8 +11,8 @@ from core.models import AuditEntry
 from market.choices import TenderStatus as S
 from market.models import RuleProfile, Tender
 from market.rules import rules_of
-from procurement.services import objections
 from procurement.services.timeline import run_due_steps
+from tests.factories import objection_signed, signing_cert
 from tests.market.helpers import world_state
 
 OLD_WINDOW, NEW_WINDOW = timedelta(minutes=30), timedelta(hours=2)
@@ -52,12 +52,13 @@ def test_the_opening_window_is_the_one_in_force_at_publication(world, before_and
 def test_the_objection_cutoff_is_the_one_in_force_at_publication(world, before_and_after):
     earlier, _, later = before_and_after
     clock.freeze(earlier.bid_deadline - timedelta(days=5))  # inside the old cut-off, outside the new
+    signing_cert(world.agency)  # the agency's key is certified beforehand
     before = world_state(earlier.pk)
     with pytest.raises(ApplicationError) as refused:
-        objections.objection_raise(actor=world.agency, tender_id=earlier.pk, kind="documents", text="资格条件排斥")
+        objection_signed(actor=world.agency, tender_id=earlier.pk, kind="documents", text="资格条件排斥")
     assert refused.value.code == "objection_too_late"
     assert world_state(earlier.pk) == before
-    objections.objection_raise(actor=world.agency, tender_id=later.pk, kind="documents", text="资格条件排斥")
+    objection_signed(actor=world.agency, tender_id=later.pk, kind="documents", text="资格条件排斥")
     assert Tender.objects.get(pk=later.pk).status == S.SUSPENDED
 
 

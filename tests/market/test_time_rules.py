@@ -15,6 +15,7 @@ from market.services import tenders as market_tenders
 from procurement.services import objections
 from procurement.services import tenders as svc
 from procurement.services.timeline import run_due_steps
+from tests.factories import objection_signed, signing_cert
 from tests.market.helpers import world_state
 
 MS = timedelta(milliseconds=1)
@@ -138,7 +139,7 @@ def test_amendment_one_millisecond_after_the_deadline_is_refused_before_the_cloc
 def test_objection_exactly_at_the_cutoff_is_accepted_and_suspends(world):
     tender = world.in_state(S.PUBLISHED)
     clock.freeze(tender.bid_deadline - timedelta(days=10))
-    objection = objections.objection_raise(
+    objection = objection_signed(
         actor=world.agency, tender_id=tender.pk, kind="documents", text="资格条件排斥潜在投标人"
     )
     fresh = _fresh(tender)
@@ -150,9 +151,10 @@ def test_objection_exactly_at_the_cutoff_is_accepted_and_suspends(world):
 def test_objection_one_millisecond_after_the_cutoff_is_refused(world):
     tender = world.in_state(S.PUBLISHED)
     clock.freeze(tender.bid_deadline - timedelta(days=10) + MS)
+    signing_cert(world.agency)  # the agency's key is certified beforehand
     before = world_state(tender.pk)
     with pytest.raises(ApplicationError) as refused:
-        objections.objection_raise(actor=world.agency, tender_id=tender.pk, kind="documents", text="异议")
+        objection_signed(actor=world.agency, tender_id=tender.pk, kind="documents", text="异议")
     assert refused.value.code == "objection_too_late"
     assert world_state(tender.pk) == before
 
@@ -161,7 +163,7 @@ def test_answer_resumes_and_moves_the_deadline_by_the_time_suspended(world, froz
     tender = world.in_state(S.PUBLISHED)
     deadline = tender.bid_deadline
     clock.freeze(frozen_clock + timedelta(days=1))
-    objection = objections.objection_raise(actor=world.agency, tender_id=tender.pk, kind="documents", text="异议")
+    objection = objection_signed(actor=world.agency, tender_id=tender.pk, kind="documents", text="异议")
     clock.advance(timedelta(days=2, hours=3))
     objections.objection_answer(actor=world.purchaser, objection_id=objection.pk, answer="已修改资格条件", upheld=True)
     fresh = _fresh(tender)
@@ -173,7 +175,7 @@ def test_answer_resumes_and_moves_the_deadline_by_the_time_suspended(world, froz
 
 def test_answer_can_set_a_new_deadline(world, frozen_clock):
     tender = world.in_state(S.PUBLISHED)
-    objection = objections.objection_raise(actor=world.agency, tender_id=tender.pk, kind="documents", text="异议")
+    objection = objection_signed(actor=world.agency, tender_id=tender.pk, kind="documents", text="异议")
     new_deadline = frozen_clock + timedelta(days=45)
     objections.objection_answer(
         actor=world.purchaser, objection_id=objection.pk, answer="延期", upheld=True, new_deadline=new_deadline
@@ -183,8 +185,8 @@ def test_answer_can_set_a_new_deadline(world, frozen_clock):
 
 def test_tender_stays_suspended_while_any_objection_is_pending(world):
     tender = world.in_state(S.PUBLISHED)
-    first = objections.objection_raise(actor=world.agency, tender_id=tender.pk, kind="documents", text="一")
-    objections.objection_raise(actor=world.agency, tender_id=tender.pk, kind="documents", text="二")
+    first = objection_signed(actor=world.agency, tender_id=tender.pk, kind="documents", text="一")
+    objection_signed(actor=world.agency, tender_id=tender.pk, kind="documents", text="二")
     objections.objection_answer(actor=world.purchaser, objection_id=first.pk, answer="答复一", upheld=False)
     assert _fresh(tender).status == S.SUSPENDED
 
@@ -192,7 +194,7 @@ def test_tender_stays_suspended_while_any_objection_is_pending(world):
 def test_answering_an_objection_does_not_end_a_supervisors_suspension(world):
     tender = world.in_state(S.PUBLISHED)
     svc.tender_suspend(actor=world.supervisor, tender_id=tender.pk, reason="投诉受理")
-    objection = objections.objection_raise(actor=world.agency, tender_id=tender.pk, kind="documents", text="异议")
+    objection = objection_signed(actor=world.agency, tender_id=tender.pk, kind="documents", text="异议")
     objections.objection_answer(actor=world.purchaser, objection_id=objection.pk, answer="答复", upheld=False)
     assert _fresh(tender).status == S.SUSPENDED
     market_tenders.tender_resume(actor=world.supervisor, tender_id=tender.pk, ruling="投诉不成立")
@@ -201,7 +203,7 @@ def test_answering_an_objection_does_not_end_a_supervisors_suspension(world):
 
 def test_supervisor_cannot_resume_over_a_pending_objection(world):
     tender = world.in_state(S.PUBLISHED)
-    objections.objection_raise(actor=world.agency, tender_id=tender.pk, kind="documents", text="异议")
+    objection_signed(actor=world.agency, tender_id=tender.pk, kind="documents", text="异议")
     before = world_state(tender.pk)
     with pytest.raises(ApplicationError) as refused:
         market_tenders.tender_resume(actor=world.supervisor, tender_id=tender.pk, ruling="恢复")
@@ -326,7 +328,7 @@ def test_one_pass_catches_up_several_overdue_steps(world):
 
 def test_upheld_objection_to_the_result_returns_to_evaluation(world):
     tender = world.in_state(S.PUBLICITY)
-    objection = objections.objection_raise(actor=world.agency, tender_id=tender.pk, kind="result", text="评分错误")
+    objection = objection_signed(actor=world.agency, tender_id=tender.pk, kind="result", text="评分错误")
     assert _fresh(tender).status == S.SUSPENDED
     clock.advance(timedelta(days=1))
     objections.objection_answer(actor=world.purchaser, objection_id=objection.pk, answer="重新评审", upheld=True)
@@ -336,7 +338,7 @@ def test_upheld_objection_to_the_result_returns_to_evaluation(world):
 def test_rejected_objection_to_the_result_extends_publicity(world):
     tender = world.in_state(S.PUBLICITY)
     ends = _fresh(tender).publicity_ends_at
-    objection = objections.objection_raise(actor=world.agency, tender_id=tender.pk, kind="result", text="评分错误")
+    objection = objection_signed(actor=world.agency, tender_id=tender.pk, kind="result", text="评分错误")
     clock.advance(timedelta(hours=20))
     objections.objection_answer(actor=world.purchaser, objection_id=objection.pk, answer="评分无误", upheld=False)
     fresh = _fresh(tender)

@@ -104,7 +104,7 @@ from demo import agencies as agency_demo
 from demo import story
 from demo.story import OrgSpec, TenderSpec
 from market.choices import Category, Method, ObjectionKind, TenderStatus
-from market.models import RuleProfile, Tender
+from market.models import Objection, RuleProfile, Tender
 from market.rules import rules_of
 from market.services.tenders import tender_create, tender_return, tender_submit
 from procurement.services.evaluation import (
@@ -370,6 +370,27 @@ class Loader:
                 raise CommandError(f"demo story went off script: {username} has no valid signing certificate")
             self.signing_certificates[username] = cert
         return self.signing_certificates[username]
+
+    def object(self, username: str, key: str, kind: str, text: str) -> Objection:
+        """The agency's client signs the objection with its demo key and raises it, as an agency must."""
+        tender = Tender.objects.get(pk=self.tenders[key])
+        cert = self.signing_certificate(username)
+        signature = steps.objection_signature(
+            tender=tender.reference,
+            agency=self.orgs[username].uscc,
+            kind=kind,
+            text=text,
+            certificate=cert.serial,
+            private_key=self.private_key(username, pki.KEY_ED25519),
+        )
+        return objection_raise(
+            actor=self.user(username),
+            tender_id=tender.pk,
+            kind=kind,
+            text=text,
+            certificate_serial=cert.serial,
+            signature=signature,
+        )
 
     def bid(self, key: str, agencies: list[int]) -> None:
         """Each agency's client builds its bid (form and documents), signs it with its demo key,
@@ -809,12 +830,7 @@ class Loader:
         self.pick("T23")
 
         self.at(20)  # T10 deadline without a bid: 流标
-        objection_raise(
-            actor=self.user("agency7"),
-            tender_id=self.tenders["T14"],
-            kind=ObjectionKind.DOCUMENTS,
-            text=EVENTS["objections"]["T14"]["text"],
-        )
+        self.object("agency7", "T14", ObjectionKind.DOCUMENTS, EVENTS["objections"]["T14"]["text"])
 
         self.at(22)  # T23 awarded; T21 deadline
         self.contract("T23")
@@ -848,11 +864,8 @@ class Loader:
 
         # An agency the lot did not choose (agency12, unless it won) objects to the draw.
         self.at(33)
-        objection = objection_raise(
-            actor=self.user(self.runner_up("T06", prefer="agency12")),
-            tender_id=self.tenders["T06"],
-            kind=ObjectionKind.RESULT,
-            text=EVENTS["objections"]["T06"]["text"],
+        objection = self.object(
+            self.runner_up("T06", prefer="agency12"), "T06", ObjectionKind.RESULT, EVENTS["objections"]["T06"]["text"]
         )
 
         self.at(35)  # T24 deadline
@@ -971,12 +984,7 @@ class Loader:
         name, leader = self.orgs[winner].name, self.specs[winner].contact
         said = EVENTS["objections"][key]
         self.at(103)
-        objection = objection_raise(
-            actor=self.user(objector),
-            tender_id=self.tenders[key],
-            kind=ObjectionKind.RESULT,
-            text=said["text"].format(name=name, leader=leader),
-        )
+        objection = self.object(objector, key, ObjectionKind.RESULT, said["text"].format(name=name, leader=leader))
         self.at(104)
         objection_answer(
             actor=self.user(TENDERS[key].purchaser),
