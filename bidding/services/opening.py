@@ -132,7 +132,7 @@ def _already_opened(tender: Tender) -> None:
         raise ApplicationError("already_opened", "The bids are already opened.", "本项目已完成开标。", status=409)
 
 
-def opening_submit_share_locked(tender: Tender, *, actor: User, raw: bytes) -> dict[str, Any]:
+def opening_submit_share_locked(tender: Tender, *, actor: User, share: str) -> dict[str, Any]:
     """A key holder's decrypted share, submitted during the opening, on a tender the caller has
     locked and caught up (``procurement.services.opening.opening_submit_share``). The share that
     meets the threshold opens every bid in the same transaction (under the bidder's-lock policy,
@@ -143,6 +143,7 @@ def opening_submit_share_locked(tender: Tender, *, actor: User, raw: bytes) -> d
     _already_opened(tender)
     if key_share.submitted_at is not None:
         raise ApplicationError("share_already_submitted", "Your share is already in.", "您的分片已提交。", status=409)
+    raw = share_decode(share)
     if opening_key.shares.filter(submitted_at__isnull=False).count() >= opening_key.threshold:
         # More shares than needed would only be more secret material at rest.
         raise ApplicationError(

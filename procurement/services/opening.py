@@ -28,10 +28,9 @@ def opening_submit_share(*, actor: User, tender_id: int, share: str) -> dict[str
     """A key holder submits its decrypted share during the opening. The share that meets the
     threshold opens every bid in the same transaction."""
     require(actor, Action.OPENING_SUBMIT_SHARE)
-    raw = opening.share_decode(share)
     with transaction.atomic():
         tender = lock_current(tender_id)
-        return opening.opening_submit_share_locked(tender, actor=actor, raw=raw)
+        return opening.opening_submit_share_locked(tender, actor=actor, share=share)
 
 
 def bid_release(*, actor: User, bid_id: int, layer_key: str) -> Bid:

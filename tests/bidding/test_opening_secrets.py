@@ -79,6 +79,7 @@ def test_no_share_is_handed_out_or_taken_in_before_the_opening(world, tender, wh
         for response in (
             client.get(share_url(tender)),
             client.post(share_url(tender), {"share": base64.b64encode(b"x" * 40).decode()}, format="json"),
+            client.post(share_url(tender), {"share": "not base64 at all"}, format="json"),
         ):
             assert response.status_code == 409
             body = response.json()
