@@ -44,6 +44,8 @@ class TenderSpec:
     description: str
     qualification: str = ""
     direct_reason: str = ""
+    # A rule profile other than the demo's (the demo makes "demo-bidder-lock": the demo's rules with the bidder's lock).
+    profile: str = ""
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,7 @@ def tenders() -> dict[str, TenderSpec]:
             description=row["description"],
             qualification=(common if row.get("agency_market") else "") + row.get("qualification", ""),
             direct_reason=row.get("direct_reason", ""),
+            profile=row.get("profile", ""),
         )
         for key, row in data["tenders"].items()
     }

@@ -150,8 +150,9 @@ def test_the_printed_ceremony_opens_the_live_tender(live_server, tmp_path: Path,
         return client_main(argv)
 
     commands = replay_commands(output)
-    logins = [argv for argv in commands if argv[0] == "login"]
     shares = [argv for argv in commands if argv[0] == "share"]
+    holders = {argv[argv.index("--token-file") + 1].removesuffix(".token") for argv in shares}
+    logins = [argv for argv in commands if argv[0] == "login" and argv[argv.index("--username") + 1] in holders]
     assert len(logins) == len(shares) == 2
     for argv in logins:
         assert run(argv) == 0
@@ -182,8 +183,41 @@ def test_the_printed_ceremony_opens_the_live_tender(live_server, tmp_path: Path,
         prices = dict(Bid.objects.filter(tender=tender).values_list("pk", "price"))
         assert evaluation.record["ranking"] == sorted(prices, key=lambda pk: prices[pk])
         assert tender.winner == Bid.objects.get(pk=evaluation.record["ranking"][0]).agency
+        _bidder_lock_replay(output, live_server)
     finally:
         clock.reset()
+
+
+def _bidder_lock_replay(output: str, live_server: Any) -> None:
+    """The tender the demo seals under the bidder's lock: each agency runs the printed `login` and `release`
+    commands after the deadline; with the holders' shares the bids open, none counted as withdrawn."""
+    from bidding.client import steps
+    from procurement.services.opening import opening_share_fetch, opening_submit_share
+
+    locked = Tender.objects.get(status=TenderStatus.PUBLISHED, profile__name=demo_load.BIDDER_LOCK_PROFILE)
+    bids = Bid.objects.filter(tender=locked, status=BidStatus.SUBMITTED)
+    assert bids.exists() and all(bid.layer_public for bid in bids)
+    commands = replay_commands(output)
+    releases = [argv for argv in commands if argv[0] == "release"]
+    agencies = {argv[argv.index("--token-file") + 1].removesuffix(".token") for argv in releases}
+    assert len(releases) == len(agencies) == bids.count()
+    argv_with = lambda argv: [live_server.url if a == "http://127.0.0.1:8000" else a for a in argv]  # noqa: E731
+    for argv in commands:
+        if argv[0] == "login" and argv[argv.index("--username") + 1] in agencies:
+            assert client_main([*argv_with(argv), "--server", live_server.url]) == 0
+    clock.freeze(locked.bid_deadline + timedelta(seconds=30))
+    run_due_steps()
+    for argv in releases:
+        assert client_main(argv_with(argv)) == 0
+    for username in (locked.created_by.username, "operator"):
+        holder = User.objects.get(username=username)
+        mine = opening_share_fetch(actor=holder, tender_id=locked.pk)
+        key = demo_load.agency_demo.demo_key(demo_load.agency_demo.key_directory(), username, pki.KEY_P256)
+        share = steps.unwrap_holder_share(wrapped=mine["wrapped"], context=mine["context"], private_key=key)
+        opening_submit_share(actor=holder, tender_id=locked.pk, share=share)
+    record = OpeningRecord.objects.get(tender=locked).record
+    assert record["policy"] == "threshold_and_bidder"
+    assert [row["result"] for row in record["bids"]] == ["opened"] * bids.count()
 
 
 def test_a_failed_load_leaves_no_sealed_bids(media: Path, monkeypatch: pytest.MonkeyPatch) -> None:

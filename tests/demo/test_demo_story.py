@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import stat
 from collections import Counter
 from collections.abc import Iterator
@@ -171,7 +172,11 @@ def test_tenders_cover_every_state_on_the_demo_profile(story: Story) -> None:
     states = Counter(Tender.objects.values_list("status", flat=True))
     missing = [state for state in EVERY_STATE if not states[state]]
     assert not missing, f"no demo tender in {missing}"
-    assert set(Tender.objects.values_list("profile__name", flat=True)) == {"demo"}
+    assert set(Tender.objects.values_list("profile__name", flat=True)) == {"demo", "demo-bidder-lock"}
+    # The one tender under the bidder's lock: every bid on it carries the agency's own layer key.
+    locked = Tender.objects.get(profile__name="demo-bidder-lock")
+    assert locked.rules_snapshot["opening_policy"] == "threshold_and_bidder"
+    assert locked.bids.exists() and not locked.bids.filter(layer_public="").exists()  # type: ignore[attr-defined]
     assert len(set(Tender.objects.values_list("method", flat=True))) == 5
     assert "agora-demo-2026" in output and "DEMO" in output
 
@@ -276,6 +281,13 @@ def test_certificates_and_demo_keys(story: Story, key_dir: Path) -> None:
         key = key_of(username)
         assert isinstance(key, ec.EllipticCurvePrivateKey) and isinstance(key.curve, ec.SECP256R1)
         check(cert, key)
+
+    # The bidder's-lock tender: each bidding agency's client keeps its bid's own key beside its signing key.
+    for bid in Bid.objects.filter(tender__profile__name="demo-bidder-lock").select_related("agency", "tender"):
+        path = key_dir / f"{bid.agency.users.get().username}-{bid.tender.reference}.layer-key.json"
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+        assert json.loads(path.read_text())["layer_public"] == bid.layer_public
+        expected_files.add(path.name)
 
     assert Certificate.objects.count() == 15
     assert {path.name for path in key_dir.iterdir()} == expected_files
@@ -401,7 +413,11 @@ def test_the_bids_are_sealed_signed_and_received(media: Path) -> None:
         cert = bid.certificate
         assert cert is not None and cert.purpose == CertificatePurpose.SIGNING and cert.organisation_id == bid.agency_id
         payload = protocol.submission_payload(
-            tender=bid.tender.reference, agency=bid.agency.uscc, digest=bid.ciphertext_digest, certificate=cert.serial
+            tender=bid.tender.reference,
+            agency=bid.agency.uscc,
+            digest=bid.ciphertext_digest,
+            certificate=cert.serial,
+            layer_public=bid.layer_public,
         )
         crypto.verify(pki.certificate_load(cert.pem.encode()), payload, bytes(bid.signature))
         assert bid.submitted_by is not None and bid.submitted_by.organisation_id == bid.agency_id

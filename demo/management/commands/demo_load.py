@@ -58,6 +58,7 @@ import os
 from collections import Counter
 from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -93,7 +94,9 @@ from agencies.services.lists import (
 )
 from agencies.services.registration import agency_register, qualification_add
 from bidding import crypto, lottery, protocol
+from bidding.client import files as client_files
 from bidding.client import steps
+from bidding.client.cli import LAYER_KEY_TYPE
 from bidding.models import Bid, BidStatus, EvaluationRecord, OpeningRecord
 from bidding.services import submission
 from bidding.services.evaluation import VALID as VALID_BIDS
@@ -103,7 +106,7 @@ from core.errors import ApplicationError
 from demo import agencies as agency_demo
 from demo import story
 from demo.story import OrgSpec, TenderSpec
-from market.choices import Category, Method, ObjectionKind, TenderStatus
+from market.choices import Category, Method, ObjectionKind, OpeningPolicy, TenderStatus
 from market.models import Objection, RuleProfile, Tender
 from market.rules import rules_of
 from market.services.tenders import tender_create, tender_return, tender_submit
@@ -114,7 +117,7 @@ from procurement.services.evaluation import (
     evaluation_disqualify,
 )
 from procurement.services.objections import objection_answer, objection_raise
-from procurement.services.opening import opening_share_fetch, opening_submit_share
+from procurement.services.opening import bid_release, opening_share_fetch, opening_submit_share
 from procurement.services.tenders import (
     tender_amend,
     tender_approve,
@@ -126,6 +129,9 @@ from procurement.services.tenders import (
 from procurement.services.timeline import run_due_steps
 
 PROFILE = "demo"
+# The demo's rules with the bidder's lock (market.choices.OpeningPolicy): made by the loader, as a jurisdiction would
+# make its own profile in the admin.
+BIDDER_LOCK_PROFILE = "demo-bidder-lock"
 DEMO_SERVER = "http://127.0.0.1:8000"  # where `make demo` serves the site
 DEFAULT_PASSWORD = "agora-demo-2026"  # noqa: S105 - a published demo password, printed by the command
 
@@ -329,9 +335,19 @@ class Loader:
             "qualification_requirements": spec.qualification,
             "direct_reason": spec.direct_reason,
         }
-        tender = tender_create(actor=self.user(spec.purchaser), data=data, profile_name=PROFILE)
+        if spec.profile == BIDDER_LOCK_PROFILE and not RuleProfile.objects.filter(name=BIDDER_LOCK_PROFILE).exists():
+            profile = RuleProfile.objects.get(name=PROFILE)
+            profile.pk, profile.name = None, BIDDER_LOCK_PROFILE
+            profile.title, profile.opening_policy = "演示规则（投标人解密）", OpeningPolicy.THRESHOLD_AND_BIDDER
+            profile.save()
+        tender = tender_create(actor=self.user(spec.purchaser), data=data, profile_name=spec.profile or PROFILE)
         self.tenders[key] = tender.pk
         return int(tender.pk)
+
+    @staticmethod
+    def layer_key_path(username: str, reference: str) -> Path:
+        """Where the agency's client keeps a bid's own key under the bidder's lock (the client's file format)."""
+        return agency_demo.key_directory() / f"{username}-{reference}.layer-key.json"
 
     def publish(self, key: str, deadline: datetime) -> int:
         """Create, submit and approve: the tender notice goes out now."""
@@ -420,6 +436,9 @@ class Loader:
             documents = bid_documents(
                 spec, tender.reference, org, self.specs[username].contact, prices[number], days, promises
             )
+            layer_private, layer_public = b"", b""
+            if rules_of(tender).opening_policy == OpeningPolicy.THRESHOLD_AND_BIDDER:
+                layer_private, layer_public = steps.layer_keypair()
             sealed = steps.build_sealed_bid(
                 form=form,
                 documents=documents,
@@ -427,8 +446,25 @@ class Loader:
                 private_key=signing_key,
                 opening_public=public,
                 suite=opening_key.suite,
+                layer_public=layer_public or None,
             )
             envelope, digest = sealed.envelope, sealed.digest
+            if layer_private:
+                # Kept as the client keeps it, so `python -m bidding.client release` works on it at the opening.
+                client_files.write_json(
+                    self.layer_key_path(username, tender.reference),
+                    {
+                        "type": LAYER_KEY_TYPE,
+                        "tender_id": tender.pk,
+                        "tender": tender.reference,
+                        "agency": org.uscc,
+                        "digest": digest,
+                        "layer_public": layer_public.hex(),
+                        "layer_key": base64.b64encode(layer_private).decode(),
+                    },
+                    private=True,
+                    new=False,
+                )
             try:
                 bid, created = submission.bid_submit(
                     actor=self.user(username),
@@ -437,6 +473,7 @@ class Loader:
                     certificate_serial=cert.serial,
                     signature=sealed.signature,
                     idempotency_key=digest,  # as the client does: the envelope's SHA-256
+                    layer_public=layer_public.hex(),
                 )
             except ApplicationError as exc:
                 raise CommandError(
@@ -460,6 +497,12 @@ class Loader:
     def opening_ceremony(self, key: str) -> None:
         tender_id = self.tenders[key]
         outcome: dict[str, Any] = {}
+        # Under the bidder's lock each agency's client first releases its bid's own key.
+        reference = self.reference(key)
+        for bid in Bid.objects.filter(tender_id=tender_id, status=BidStatus.SUBMITTED).exclude(layer_public=""):
+            username = bid.agency.users.values_list("username", flat=True).first() or ""
+            saved = client_files.read_json(self.layer_key_path(username, reference), what="layer key", what_zh="密钥")
+            bid_release(actor=self.user(username), bid_id=bid.pk, layer_key=saved["layer_key"])
         for username in (TENDERS[key].purchaser, "operator"):
             holder = self.user(username)
             mine = opening_share_fetch(actor=holder, tender_id=tender_id)
@@ -1360,3 +1403,24 @@ class Command(BaseCommand):
             .order_by("bid_deadline", "id")
         ]
         out("The other tenders open for bids open the same way: " + "; ".join(others) + ".")
+        for locked in Tender.objects.filter(
+            pk__in=list(keys), status=TenderStatus.PUBLISHED, profile__opening_policy=OpeningPolicy.THRESHOLD_AND_BIDDER
+        ).order_by("bid_deadline", "id"):
+            out(
+                f"{keys[locked.pk]} (id {locked.pk}) is sealed under the bidder's lock (投标人解密): after "
+                f"{format_local(locked.bid_deadline)}, besides the holders' shares, each bidding agency releases its "
+                "own key within the window, or its bid counts as withdrawn:"
+            )
+            for bid in locked.bids.filter(status=BidStatus.SUBMITTED).select_related("agency"):  # type: ignore[attr-defined]
+                username = bid.agency.users.values_list("username", flat=True).first()
+                layer_file = loader.layer_key_path(str(username), locked.reference)
+                if layer_file.is_relative_to(settings.BASE_DIR):  # the commands run from the repository
+                    layer_file = layer_file.relative_to(settings.BASE_DIR)
+                out(
+                    f"  {python} -m bidding.client login --username {username} --password {password} "
+                    f"--out {username}.token"
+                )
+                out(
+                    f"  {python} -m bidding.client release --server {DEMO_SERVER} --token-file {username}.token "
+                    f"--bid-id {bid.pk} --layer-key {layer_file}"
+                )
