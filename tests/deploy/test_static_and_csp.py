@@ -4,20 +4,15 @@ serves what collectstatic gathered, under hashed names), and /api/docs/ runs und
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
-from tests.deploy.probe import manage, probe, production_env
+from tests.deploy.probe import probe
 
 
-@pytest.fixture(scope="module")
-def prod_env(tmp_path_factory):  # type: ignore[no-untyped-def]
-    tmp: Path = tmp_path_factory.mktemp("prod")
-    env = production_env(tmp)
-    done = manage(env, "collectstatic", "--no-input", "-v0")
-    assert done.returncode == 0, done.stderr
-    return env
+@pytest.fixture
+def prod_env(prod_site):  # type: ignore[no-untyped-def]
+    return prod_site()
 
 
 def _get(env, *paths, **options):  # type: ignore[no-untyped-def]
