@@ -31,3 +31,7 @@ limit_request_line = 8190
 # over it. Off unless GUNICORN_CONTROL_SOCKET names a path of this instance's own.
 control_socket = os.environ.get("GUNICORN_CONTROL_SOCKET", "")
 control_socket_disable = not control_socket
+# gunicorn itself trusts scheme headers from FORWARDED_ALLOW_IPS (default: the loopback, where nginx runs). Only the
+# one header the proxy sets (docs/deploy.md): gunicorn's default list also believes X-Forwarded-Ssl and
+# X-Forwarded-Protocol, which a proxy that does not know them would pass on from the client untouched.
+secure_scheme_headers = {"X-FORWARDED-PROTO": "https"}
