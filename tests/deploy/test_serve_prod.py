@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -34,6 +35,21 @@ def _group_members(pgid: int) -> list[str]:
         except (ProcessLookupError, FileNotFoundError, PermissionError):
             continue
     return found
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        return None
+
+
+def _status(port: int, path: str, headers: dict[str, str]) -> int:
+    opener = urllib.request.build_opener(_NoRedirect)
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers=headers)
+    try:
+        with opener.open(request, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
 
 
 def test_refuses_to_start_without_a_secret_key(tmp_path):
@@ -80,6 +96,11 @@ def test_serves_with_the_clock_beside_it_and_one_ctrl_c_stops_all(tmp_path):
         assert any("manage.py clock" in m for m in members)
         assert not any("search_sync" in m for m in members), "no ELASTICSEARCH_URL, no search_sync"
         assert (tmp_path / "static" / "staticfiles.json").exists(), "serve-prod collected the static files"
+        # Through gunicorn, as nginx on the same host sends it: X-Forwarded-Proto from the loopback is believed,
+        # the other scheme headers gunicorn knows are not (a proxy would pass them on from the client).
+        assert _status(port, "/api/tenders/", {}) == 301
+        assert _status(port, "/api/tenders/", {"X-Forwarded-Proto": "https"}) == 200
+        assert _status(port, "/api/tenders/", {"X-Forwarded-Ssl": "on"}) == 301
     finally:
         os.killpg(server.pid, signal.SIGINT)
         output = server.communicate(timeout=60)[0].decode()
