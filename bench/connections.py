@@ -10,6 +10,8 @@ most connections seen at once and the bound they must stay under: one per worker
 
 Plain HTTP on 127.0.0.1, so the HTTPS redirect is off for the run (AGORA_SSL_REDIRECT=0); everything else is
 the production default (DEBUG off, persistent connections with AGORA_DB_CONN_MAX_AGE's default).
+``--server runserver --conn-max-age 60`` runs the old way instead (`manage.py runserver`, a thread and so a
+connection per request, each kept 60 s) for comparison; its bound is then not met.
 """
 
 from __future__ import annotations
@@ -97,6 +99,7 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--conn-max-age", help="AGORA_DB_CONN_MAX_AGE for the run (default: the settings' own)")
+    parser.add_argument("--server", choices=["gunicorn", "runserver"], default="gunicorn")
     args = parser.parse_args()
 
     admin, name = _admin_url(args.database_url)
@@ -124,8 +127,12 @@ def main() -> int:
 
     sampler = Sampler(admin, name, 0.02)
     idle = None
+    command = ["bin/serve-prod"]
+    if args.server == "runserver":
+        # As bin/serve ran it in production before: threaded, one thread per request, no clock.
+        command = [python, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"]
     server = subprocess.Popen(
-        ["bin/serve-prod"],
+        command,
         cwd=ROOT,
         env=dict(env, PY=python),
         stdout=open(tmp / "serve.log", "wb"),  # noqa: SIM115 - lives as long as the server
@@ -163,7 +170,8 @@ def main() -> int:
     latencies = sorted(seconds for _, seconds in results)
     bound = args.workers + 1
     peak = max(sampler.samples)
-    print(f"database {name}; gunicorn {args.workers} sync workers + the clock; bound on connections: {bound}")
+    served_by = f"gunicorn {args.workers} sync workers + the clock" if args.server == "gunicorn" else "runserver"
+    print(f"database {name}; {served_by}; bound on connections (workers + the clock): {bound}")
     rate = len(results) / elapsed
     print(f"requests {len(results)} from {args.concurrency} client threads in {elapsed:.1f} s ({rate:.0f}/s)")
     print(f"status counts: {dict(statuses)}")
