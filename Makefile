@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint install serve migrate clean schema
+.PHONY: demo test lint install serve serve-prod migrate clean schema
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ demo: migrate
 
 serve: migrate
 	DJANGO_DEBUG=1 HOST=$(HOST) PORT=$(PORT) PY=$(PY) ./bin/serve
+
+# Production (docs/deploy.md): gunicorn + the clock (+ search_sync), DEBUG off; needs DJANGO_SECRET_KEY and a
+# migrated database. Not `migrate` first: in production migrations are a deliberate step, after a backup.
+serve-prod: install
+	HOST=$(HOST) PORT=$(PORT) PY=$(PY) ./bin/serve-prod
 
 # The whole suite, on two worker processes (pytest-xdist; each worker gets its own test database).
 # Plain --dist load: it keeps pytest-django's order (transactional tests, whose flush empties the

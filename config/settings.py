@@ -2,7 +2,9 @@
 
 Everything that differs between a laptop and production comes from the environment:
 ``DATABASE_URL`` (PostgreSQL in production, SQLite when unset), ``DJANGO_SECRET_KEY``,
-``DJANGO_DEBUG``, ``DJANGO_ALLOWED_HOSTS``, ``AGORA_MEDIA_ROOT``.
+``DJANGO_DEBUG``, ``DJANGO_ALLOWED_HOSTS``, ``AGORA_MEDIA_ROOT``. With DEBUG off the security settings
+below default to production values (HTTPS only, HSTS, secure cookies, a strict Content-Security-Policy);
+docs/deploy.md lists every variable.
 """
 
 from __future__ import annotations
@@ -62,6 +64,9 @@ if AGORA_DEMO:
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Right after SecurityMiddleware: static files get its headers (HSTS, nosniff) but skip sessions and the rest.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "core.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -93,7 +98,11 @@ TEMPLATES = [
 def _database() -> dict[str, object]:
     url = os.environ.get("DATABASE_URL", "").strip()
     if url:
-        config = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+        # Persistent connections suit gunicorn's workers (one connection per worker thread, reused across
+        # requests; the health check drops a dead one before use). Not runserver: it starts a thread per
+        # request, and each would keep its own connection open, so the default is 0 while DEBUG is on.
+        conn_max_age = int(os.environ.get("AGORA_DB_CONN_MAX_AGE", "0" if DEBUG else "600"))
+        config = dj_database_url.parse(url, conn_max_age=conn_max_age, conn_health_checks=True)
         config.setdefault("TEST", {})
         return dict(config)
     # Embedded default. WAL lets readers run beside the one writer; IMMEDIATE takes the write
@@ -140,7 +149,21 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "var" / "static"
+# `manage.py collectstatic` fills it (bin/serve-prod runs it); WhiteNoise serves it with DEBUG off.
+STATIC_ROOT = Path(os.environ.get("AGORA_STATIC_ROOT", str(BASE_DIR / "var" / "static")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Production: hashed names (cached for a year by browsers) and gzip copies, from the manifest collectstatic
+    # writes. With DEBUG on (make demo, the tests) plain names, so nothing needs collecting first.
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+# With DEBUG on WhiteNoise reads the apps' folders directly, as runserver does; it never scans STATIC_ROOT then.
+WHITENOISE_AUTOREFRESH = DEBUG
+WHITENOISE_USE_FINDERS = DEBUG
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("AGORA_MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
 
@@ -207,6 +230,8 @@ SPECTACULAR_SETTINGS = {
     # Served from this site, not a CDN: trading centres often run on closed networks.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # No validator badge: it would load an image from swagger.io, which the Content-Security-Policy refuses.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {
         "TenderStatusEnum": "market.choices.TenderStatus",
@@ -230,7 +255,34 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
-if not DEBUG:
-    SESSION_COOKIE_HTTPONLY = True
-    CSRF_COOKIE_HTTPONLY = False
-    SECURE_CONTENT_TYPE_NOSNIFF = True
+# Security. Each is on by default with DEBUG off and can be turned off from the environment (for
+# instance TLS terminated somewhere that cannot forward the scheme); docs/deploy.md says when.
+_PRODUCTION = not DEBUG
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_HSTS_SECONDS = int(os.environ.get("AGORA_HSTS_SECONDS", "31536000" if _PRODUCTION else "0"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("AGORA_HSTS_INCLUDE_SUBDOMAINS", _PRODUCTION)
+SECURE_HSTS_PRELOAD = _env_bool("AGORA_HSTS_PRELOAD", _PRODUCTION)
+SECURE_SSL_REDIRECT = _env_bool("AGORA_SSL_REDIRECT", _PRODUCTION)
+# The load balancer probes /healthz over plain HTTP; a redirect to HTTPS would read as "down".
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SESSION_COOKIE_SECURE = _env_bool("AGORA_SECURE_COOKIES", _PRODUCTION)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_REFERRER_POLICY = os.environ.get("AGORA_REFERRER_POLICY", "same-origin")
+X_FRAME_OPTIONS = "DENY"
+if _env_bool("AGORA_BEHIND_PROXY", False):
+    # Only behind a reverse proxy that sets this header itself and drops any copy a client sent: otherwise a
+    # client could claim HTTPS over plain HTTP.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# A deliberate "no" to HSTS preloading is a decision, not an oversight: keep `check --deploy` quiet about it.
+SILENCED_SYSTEM_CHECKS = ["security.W021"] if SECURE_HSTS_SECONDS and not SECURE_HSTS_PRELOAD else []
+
+# Content-Security-Policy, sent on every response by core.csp. Scripts only from this site (the API docs use
+# drf-spectacular's split view, whose start-up script is a file, not inline); inline styles stay allowed because
+# the site's own pages and the Swagger UI page use a <style> block and style attributes. Empty turns it off.
+AGORA_CSP = os.environ.get(
+    "AGORA_CSP",
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "font-src 'self' data:; object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
+).strip()
