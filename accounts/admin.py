@@ -3,6 +3,7 @@ from typing import Any
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.http import HttpRequest
+from knox.models import AuthToken  # type: ignore[import-untyped]
 
 from accounts.choices import OrganisationKind
 from accounts.models import Organisation, User
@@ -51,3 +52,9 @@ class AgoraUserAdmin(AuditedAdmin, UserAdmin):  # type: ignore[misc,type-arg]
         if obj is not None and obj.is_superuser and not request.user.is_superuser:
             return False
         return super().has_change_permission(request, obj)
+
+
+# No admin page lists API tokens, not even their digests: knox registers one; it is taken away. A token is shown
+# once, to whoever logs in for it (accounts/tokens.py), and revoked by its holder.
+if admin.site.is_registered(AuthToken):
+    admin.site.unregister(AuthToken)

@@ -10,6 +10,7 @@ docs/deploy.md lists every variable.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -45,7 +46,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -209,7 +210,8 @@ AGORA_SEARCH_TOTAL_CAP = int(os.environ.get("AGORA_SEARCH_TOTAL_CAP", "10000"))
 REST_FRAMEWORK = {
     # Token first: an unauthenticated API call then gets 401 with a WWW-Authenticate header.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        # Hashed, expiring, revocable tokens (django-rest-knox); the header stays `Authorization: Token …`.
+        "knox.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -219,6 +221,40 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "core.pagination.NewestFirstCursorPagination",
     "PAGE_SIZE": 20,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+
+# API tokens: each expires this many hours after it is made (accounts/tokens.py).
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(hours=float(os.environ.get("AGORA_TOKEN_TTL_HOURS", "10"))),
+    "TOKEN_LIMIT_PER_USER": None,
+    "AUTO_REFRESH": False,
+}
+
+# Throttled doors (accounts/throttling.py): failures allowed per account and per address within the window
+# (seconds) before the door answers 429 until the window has passed. Registration counts every attempt.
+AGORA_THROTTLE = {
+    "login": {
+        "account": int(os.environ.get("AGORA_LOGIN_FAILURES_PER_ACCOUNT", "5")),
+        "address": int(os.environ.get("AGORA_LOGIN_FAILURES_PER_ADDRESS", "20")),
+        "window": int(os.environ.get("AGORA_LOGIN_WINDOW_SECONDS", "900")),
+    },
+    "registration": {
+        "account": int(os.environ.get("AGORA_REGISTRATIONS_PER_ACCOUNT", "5")),
+        "address": int(os.environ.get("AGORA_REGISTRATIONS_PER_ADDRESS", "10")),
+        "window": int(os.environ.get("AGORA_REGISTRATION_WINDOW_SECONDS", "3600")),
+    },
+}
+# How many reverse proxies in front of the site add to X-Forwarded-For (0: use REMOTE_ADDR). The client's address
+# is the one that many hops from the right; never count a proxy that is not there, or clients choose their address.
+AGORA_TRUSTED_PROXIES = int(os.environ.get("AGORA_TRUSTED_PROXIES", "0"))
+
+# The cache holds the throttles' counts: Redis when REDIS_URL is set (shared by every worker and server), local
+# memory otherwise (one process; counts are per worker then).
+REDIS_URL = os.environ.get("REDIS_URL", "").strip()
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "agora"}
+    if REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "agora"}
 }
 
 SPECTACULAR_SETTINGS = {

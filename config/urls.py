@@ -2,8 +2,8 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
-from rest_framework.authtoken.views import obtain_auth_token
 
+from accounts.views import throttled_login
 from agencies import views as agency_views
 from core.health import healthz
 from market import views as market_views
@@ -13,10 +13,12 @@ urlpatterns = [
     path("tenders/<int:pk>/", market_views.tender_page, name="tender-page"),
     path("agencies/", agency_views.directory_page, name="agency-directory-page"),
     path("credit-lists/", agency_views.credit_lists_page, name="credit-lists-page"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", throttled_login(auth_views.LoginView.as_view()), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # The admin's own login, throttled like every login door (before admin.site.urls, which would answer first).
+    path("admin/login/", throttled_login(admin.site.login), name="admin-login"),
     path("admin/", admin.site.urls),
-    path("api/auth/token/", obtain_auth_token, name="api-token"),
+    path("api/", include("accounts.api.urls")),
     path("api/", include("market.api.urls")),
     path("api/", include("core.api_urls")),
     path("api/", include("agencies.api.urls")),

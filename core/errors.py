@@ -7,6 +7,7 @@ and a human message in English and Chinese. The API renders every error, ours an
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -52,6 +53,20 @@ class Forbidden(ApplicationError):
         super().__init__(code, detail, detail_zh, status=403)
 
 
+class Throttled(ApplicationError):
+    """429: too many attempts; the API adds ``Retry-After`` (seconds)."""
+
+    def __init__(self, retry_after: int) -> None:
+        minutes = max(1, math.ceil(retry_after / 60))
+        super().__init__(
+            "throttled",
+            f"Too many failed attempts: try again in {minutes} minute(s).",
+            f"失败次数过多，请 {minutes} 分钟后再试。",
+            status=429,
+        )
+        self.retry_after = retry_after
+
+
 class NotFound(ApplicationError):
     def __init__(self, detail: str = "Not found.", detail_zh: str = "未找到。") -> None:
         super().__init__("not_found", detail, detail_zh, status=404)
@@ -74,7 +89,10 @@ _DRF_CODES: dict[type[Exception], tuple[str, str, str]] = {
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF exception handler: every error leaves the API in the one shape."""
     if isinstance(exc, ApplicationError):
-        return Response(exc.as_dict(), status=exc.status)
+        refused = Response(exc.as_dict(), status=exc.status)
+        if isinstance(exc, Throttled):
+            refused["Retry-After"] = str(exc.retry_after)
+        return refused
     if isinstance(exc, Http404):
         exc = drf_exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

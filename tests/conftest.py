@@ -48,6 +48,10 @@ def _test_settings(settings, tmp_path, ca_files):  # type: ignore[no-untyped-def
     external_backend.cache_clear()
     # Real hashing costs ~0.3 s a user; the tests are about the platform, not PBKDF2.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Every test starts with no throttled door: the counts live in the cache (accounts/throttling.py).
+    from django.core.cache import caches
+
+    caches["default"].clear()
 
 
 @pytest.fixture

@@ -102,6 +102,13 @@ SIGNING_KEYS: dict[str, Any] = {}
 SIGNING_CERTS: dict[str, tuple[Any, Any]] = {}
 
 
+def api_token(member: User) -> str:
+    """A new API token for ``member``, as `POST /api/auth/token/` makes one (shown once, stored hashed)."""
+    from accounts.tokens import token_create
+
+    return token_create(user=member)[0]
+
+
 def signing_key(member: User) -> tuple[Any, Any]:
     """An agency's client makes an Ed25519 key and gets it certified. Returns (key, certificate)."""
     key = ed25519.Ed25519PrivateKey.generate()

@@ -17,7 +17,6 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.conf import settings
-from rest_framework.authtoken.models import Token
 
 from agencies import pki
 from agencies.models import Certificate
@@ -32,7 +31,7 @@ from core.permissions import Role
 from market.choices import TenderStatus
 from procurement.services.timeline import run_due_steps
 from tests.bidding.test_opening_keys import _every_stored_value
-from tests.factories import HOLDER_KEYS, PASSWORD, applied_agency, bidder_lock_profile, user
+from tests.factories import HOLDER_KEYS, PASSWORD, api_token, applied_agency, bidder_lock_profile, user
 
 # The live server runs in a thread with its own database connections, so the tests commit for real;
 # serialized_rollback restores the rows the data migrations made (rule profiles, audit head) after the flush.
@@ -46,7 +45,7 @@ class Agency:
         directory.mkdir()
         self.run, self.member, self.dir = run, member, directory
         self.key, self.cert = directory / "agency.key.pem", directory / "agency.cert.pem"
-        self.auth = ["--server", server, "--token", Token.objects.create(user=member).key]
+        self.auth = ["--server", server, "--token", api_token(member)]
 
     def setup(self) -> Agency:
         assert self.run("keygen", "--out", self.key)[0] == 0
@@ -79,7 +78,7 @@ def holder_share_argv(live_server, tmp_path, member, tender) -> list[object]:
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
     )
-    token = Token.objects.create(user=member).key
+    token = api_token(member)
     return ["share", "--server", live_server.url, "--token", token, "--tender", tender.pk, "--key", path]
 
 
@@ -314,7 +313,7 @@ def test_refusals_print_the_code_and_both_languages(world, tender, agency, live_
 def test_key_holders_register_a_p256_key(world, live_server, run, tmp_path):
     server = ["--server", live_server.url]
     newcomer = user(Role.PURCHASER)
-    auth = [*server, "--token", Token.objects.create(user=newcomer).key]
+    auth = [*server, "--token", api_token(newcomer)]
     ed25519_key, p256_key = tmp_path / "ed.key.pem", tmp_path / "holder.key.pem"
     assert run("keygen", "--out", ed25519_key)[0] == 0
     assert run("keygen", "--out", p256_key, "--kind", "p256")[0] == 0
@@ -331,7 +330,7 @@ def test_key_holders_register_a_p256_key(world, live_server, run, tmp_path):
     # A holder who registered before adds a newer key beside the first.
     second = tmp_path / "second.key.pem"
     assert run("keygen", "--out", second, "--kind", "p256")[0] == 0
-    holder_auth = [*server, "--token", Token.objects.create(user=world.supervisor).key]
+    holder_auth = [*server, "--token", api_token(world.supervisor)]
     code, _, err = run("register-key-holder", *holder_auth, "--key", second)
     assert code == 0, err
     assert Certificate.objects.filter(holder=world.supervisor).count() == 2

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 
 from accounts.models import Organisation, User
 from agencies import pki
@@ -156,7 +156,7 @@ def test_the_printed_ceremony_opens_the_live_tender(live_server, tmp_path: Path,
     assert len(logins) == len(shares) == 2
     for argv in logins:
         assert run(argv) == 0
-    assert Token.objects.count() == 2
+    assert AuthToken.objects.count() == 2
 
     clock.freeze(tender.bid_deadline + timedelta(seconds=30))  # the deadline has passed
     try:
