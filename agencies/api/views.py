@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts import throttling
 from accounts.actor import actor
 from agencies import selectors
 from agencies.api import serializers as s
@@ -34,12 +35,18 @@ PEM = "application/x-pem-file"
 
 
 class Register(APIView):
-    """Anyone: register an agency and its first user; the application waits for review."""
+    """Anyone: register an agency and its first user; the application waits for review. Throttled: every
+    attempt counts against the USCC it names and the caller's address (429 once the window's limit is used)."""
 
     permission_classes = [AllowAny]
 
     @extend_schema(request=s.RegisterInput, responses={201: s.AgencyOutput})
     def post(self, request: Request) -> Response:
+        door = throttling.door("registration")
+        uscc = str(request.data.get("uscc", "") if hasattr(request.data, "get") else "")[:40]
+        address = throttling.client_address(request._request)
+        throttling.throttle_check(door, account=uscc, address=address)
+        throttling.throttle_fail(door, account=uscc, address=address)
         agency = registration.agency_register(**valid_input(s.RegisterInput, request.data))
         return Response(s.AgencyOutput(selectors.agency_for_staff(agency_id=agency.pk)).data, status=201)
 

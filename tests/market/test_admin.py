@@ -60,3 +60,39 @@ def test_tenders_are_read_only_in_the_admin(admin_client, world):
     page = admin_client.get(f"/admin/market/tender/{tender.pk}/change/")
     assert page.status_code == 200
     assert admin_client.post(f"/admin/market/tender/{tender.pk}/delete/", {"post": "yes"}).status_code == 403
+
+
+def test_the_records_of_the_procedure_cannot_be_changed_even_by_a_superuser(admin_client, world):
+    """Bids, key shares, opening keys, opening and evaluation records and lottery commitments are not in the
+    admin at all; notices and audit entries are shown but cannot be added, changed or deleted."""
+    from django.contrib import admin
+
+    from bidding import models as bidding_models
+    from market.models import Notice
+
+    tender = world.in_state("evaluating")
+    for model in (
+        bidding_models.Bid,
+        bidding_models.KeyShare,
+        bidding_models.OpeningKey,
+        bidding_models.OpeningRecord,
+        bidding_models.EvaluationRecord,
+        bidding_models.CommitteeScore,
+        bidding_models.LotteryCommitment,
+    ):
+        assert not admin.site.is_registered(model), model
+        assert admin_client.get(f"/admin/bidding/{model._meta.model_name}/").status_code == 404
+    rows = {
+        "notice": Notice.objects.filter(tender=tender).first(),
+        "auditentry": AuditEntry.objects.order_by("id").first(),
+    }
+    app = {"notice": "market", "auditentry": "core"}
+    before = {name: list(type(row).objects.filter(pk=row.pk).values()) for name, row in rows.items()}
+    for name, row in rows.items():
+        url = f"/admin/{app[name]}/{name}/{row.pk}/"
+        page = admin_client.get(url + "change/")
+        assert page.status_code == 200 and 'name="_save"' not in page.content.decode(), name
+        assert admin_client.post(url + "change/", {"title": "改过"}).status_code == 403, name
+        assert admin_client.post(url + "delete/", {"post": "yes"}).status_code == 403, name
+        assert admin_client.get(f"/admin/{app[name]}/{name}/add/").status_code == 403, name
+    assert {name: list(type(row).objects.filter(pk=row.pk).values()) for name, row in rows.items()} == before
