@@ -234,7 +234,7 @@ def opening_at_window_end_locked(tender: Tender) -> bool:
     return OpeningRecord.objects.filter(tender=tender).exists()
 
 
-def opening_secrets_erase_locked(tender: Tender, *, resumable: bool) -> int:
+def opening_secrets_erase_locked(tender: Tender, *, resumable: bool, actor: User | None = None) -> int:
     """Erase every secret the opening took in (the holders' submitted shares, the bidders' released keys) on a
     tender the caller has locked, when it leaves the opening in any way: opened, failed, cancelled, suspended.
     They exist only while the tender is in its opening. With ``resumable`` (a suspension) the holders and
@@ -252,7 +252,7 @@ def opening_secrets_erase_locked(tender: Tender, *, resumable: bool) -> int:
         holding_keys.update(layer_key=b"")
     if erased:
         audit_record(
-            actor=None,
+            actor=actor,
             action="opening.secrets_erase",
             obj=tender,
             after={"tender": tender.reference, "status": tender.status, "rows": erased, "resumable": resumable},
@@ -477,7 +477,7 @@ def _open_bids(tender: Tender, opening_key: OpeningKey, submitted: list[KeyShare
     tender.opened_at = now  # the caller holds the tender's lock
     tender.save(update_fields=["opened_at"])
     # The key has done its work: the shares and the bidders' keys submitted for it are erased.
-    opening_secrets_erase_locked(tender, resumable=False)
+    opening_secrets_erase_locked(tender, resumable=False, actor=actor)
     lines = "\n".join(
         f"{i}. {r['agency']}（{r['uscc']}）报价：{r['price'] or '—'} 元；工期：{r['duration_days'] or '—'} 天；"
         f"{'有效' if r['result'] == 'opened' else ('撤回：' if r['result'] == 'withdrawn' else '无效：') + r['reason']}"

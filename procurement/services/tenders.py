@@ -155,7 +155,7 @@ def tender_suspend(*, actor: User, tender_id: int, reason: str) -> Tender:
         tender_catch_up(tender)
         suspend_locked(tender, actor=actor, cause=reason, kind="complaint")
         # Shares and bidders' keys exist only while the tender is in its opening; they come in again on resumption.
-        opening_secrets_erase_locked(tender, resumable=True)
+        opening_secrets_erase_locked(tender, resumable=True, actor=actor)
     return tender
 
 
@@ -297,7 +297,7 @@ def tender_cancel(*, actor: User, tender_id: int, reason: str) -> Tender:
             changes={"cancel_reason": reason, "closed_at": clock.now()},
             note={"reason": reason},
         )
-        opening_secrets_erase_locked(tender, resumable=False)
+        opening_secrets_erase_locked(tender, resumable=False, actor=actor)
         if was_public:
             notice_publish(
                 tender=tender,
