@@ -349,9 +349,6 @@ def _layer_key_path(bid_path: str | Path) -> Path:
     return Path(f"{bid_path}.layer-key.json")
 
 
-LAYER_KEY_TYPE = "agora/bid-layer-key/v1"
-
-
 def cmd_build(args: argparse.Namespace) -> int:
     signature_out = Path(args.signature_out) if args.signature_out else _signature_path(args.out)
     layer_out = _layer_key_path(args.out)
@@ -398,15 +395,14 @@ def cmd_build(args: argparse.Namespace) -> int:
         # Without this file the bid cannot be opened: it is written first, and kept until the opening.
         files.write_json(
             layer_out,
-            {
-                "type": LAYER_KEY_TYPE,
-                "tender_id": tender.tender_id,
-                "tender": tender.reference,
-                "agency": uscc,
-                "digest": digest,
-                "layer_public": layer_public.hex(),
-                "layer_key": base64.b64encode(layer_private).decode(),
-            },
+            steps.layer_key_record(
+                tender_id=tender.tender_id,
+                tender=tender.reference,
+                agency=uscc,
+                digest=digest,
+                layer_public=layer_public,
+                layer_private=layer_private,
+            ),
             private=True,
             new=True,
         )
@@ -464,7 +460,11 @@ def _layer_public(args: argparse.Namespace, *, tender: TenderKey) -> str:
         return ""
     path = _layer_key_path(args.bid)
     saved = files.read_json(path, what="layer key", what_zh="投标人解密密钥") if path.exists() else None
-    if not isinstance(saved, dict) or saved.get("type") != LAYER_KEY_TYPE or saved.get("tender") != tender.reference:
+    if (
+        not isinstance(saved, dict)
+        or saved.get("type") != steps.LAYER_KEY_TYPE
+        or saved.get("tender") != tender.reference
+    ):
         raise _refusal(
             "layer_key_missing",
             f"Tender {tender.tender_id} locks each bid with your own key too, and {path} (made by `build`) is "
@@ -645,7 +645,7 @@ def cmd_release(args: argparse.Namespace) -> int:
     """The bidder's decryption (投标人解密) at the opening: send the key of the bid's own lock. Checked here first
     that the opening has begun, so the key never leaves this machine before the deadline."""
     saved = files.read_json(args.layer_key, what="layer key", what_zh="投标人解密密钥")
-    if not isinstance(saved, dict) or saved.get("type") != LAYER_KEY_TYPE:
+    if not isinstance(saved, dict) or saved.get("type") != steps.LAYER_KEY_TYPE:
         raise _refusal(
             "layer_key_invalid",
             f"{args.layer_key} is not a layer-key file made by `build`.",

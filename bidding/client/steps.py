@@ -46,6 +46,25 @@ def layer_keypair() -> tuple[bytes, bytes]:
     return crypto.opening_keypair()
 
 
+LAYER_KEY_TYPE = "agora/bid-layer-key/v1"
+
+
+def layer_key_record(
+    *, tender_id: int, tender: str, agency: str, digest: str, layer_public: bytes, layer_private: bytes
+) -> dict[str, Any]:
+    """What an agency's client keeps of a bid's own key, until it releases it at the opening (``BID.layer-key.json``,
+    mode 600): the key and what it belongs to."""
+    return {
+        "type": LAYER_KEY_TYPE,
+        "tender_id": tender_id,
+        "tender": tender,
+        "agency": agency,
+        "digest": digest,
+        "layer_public": layer_public.hex(),
+        "layer_key": base64.b64encode(layer_private).decode(),
+    }
+
+
 def seal_bid(
     plaintext: bytes,
     *,

@@ -96,7 +96,6 @@ from agencies.services.registration import agency_register, qualification_add
 from bidding import crypto, lottery, protocol
 from bidding.client import files as client_files
 from bidding.client import steps
-from bidding.client.cli import LAYER_KEY_TYPE
 from bidding.models import Bid, BidStatus, EvaluationRecord, OpeningRecord
 from bidding.services import submission
 from bidding.services.evaluation import VALID as VALID_BIDS
@@ -453,15 +452,14 @@ class Loader:
                 # Kept as the client keeps it, so `python -m bidding.client release` works on it at the opening.
                 client_files.write_json(
                     self.layer_key_path(username, tender.reference),
-                    {
-                        "type": LAYER_KEY_TYPE,
-                        "tender_id": tender.pk,
-                        "tender": tender.reference,
-                        "agency": org.uscc,
-                        "digest": digest,
-                        "layer_public": layer_public.hex(),
-                        "layer_key": base64.b64encode(layer_private).decode(),
-                    },
+                    steps.layer_key_record(
+                        tender_id=tender.pk,
+                        tender=tender.reference,
+                        agency=org.uscc,
+                        digest=digest,
+                        layer_public=layer_public,
+                        layer_private=layer_private,
+                    ),
                     private=True,
                     new=False,
                 )
