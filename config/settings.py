@@ -68,6 +68,8 @@ MIDDLEWARE = [
     # Right after SecurityMiddleware: static files get its headers (HSTS, nosniff) but skip sessions and the rest.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.csp.ContentSecurityPolicyMiddleware",
+    # A database outage raised by a view becomes a 503 here (core.faults); handler500 covers the rest.
+    "core.faults.ServiceUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",

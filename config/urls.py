@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from accounts.views import throttled_login
 from agencies import views as agency_views
+from core.faults import server_error
 from core.health import healthz
 from market import views as market_views
 
@@ -30,3 +31,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("healthz", healthz, name="healthz"),
 ]
+
+# A database outage is a 503 (JSON on the API), anything else unexpected a 500 (JSON on the API): core.faults.
+handler500 = server_error
