@@ -13,7 +13,7 @@ from agencies.ca import platform_ca
 from agencies.choices import DECIDED_LIST_STATUSES, AdmissionStatus, EvaluationStatus
 from agencies.credit import with_credit
 from agencies.filters import AgencyFilterSet, CreditListEntryFilterSet
-from agencies.models import Agency, Certificate, CreditEvent, CreditListEntry, ServiceEvaluation
+from agencies.models import Agency, Certificate, CreditEvent, CreditListEntry, Qualification, ServiceEvaluation
 from core import clock
 from core.errors import NotFound
 from core.filtering import apply_filters
@@ -141,3 +141,8 @@ def evaluations(*, user: User, status: str | None = None) -> QuerySet[ServiceEva
     else:
         return qs.none()
     return qs.filter(status=status) if status else qs
+
+
+def qualification_files_in_use(digests: set[str]) -> set[str]:
+    """Which of these scan digests a qualification row names, withdrawn ones included (storage_gc asks)."""
+    return set(Qualification.objects.filter(file_sha256__in=digests).values_list("file_sha256", flat=True))

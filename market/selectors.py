@@ -11,7 +11,7 @@ from core.filtering import apply_filters
 from core.permissions import Role, role_of
 from market.access import purchaser_owns, tender_visible_q
 from market.filters import NoticeFilterSet, TenderFilterSet
-from market.models import Notice, Objection, Tender
+from market.models import Notice, Objection, Tender, TenderAttachment
 
 
 def tender_list(*, user: Any, params: Any = None) -> QuerySet[Tender]:
@@ -45,3 +45,8 @@ def objection_list(*, user: Any, tender: Tender) -> QuerySet[Objection]:
     if role == Role.AGENCY:
         return qs.filter(organisation_id=user.organisation_id)
     return qs.none()
+
+
+def attachment_files_in_use(digests: set[str]) -> set[str]:
+    """Which of these attachment digests a tender's attachment row names (storage_gc asks)."""
+    return set(TenderAttachment.objects.filter(sha256__in=digests).values_list("sha256", flat=True))
