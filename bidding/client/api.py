@@ -1,16 +1,23 @@
 """Talking to the platform's API with the standard library only (``urllib.request``).
 
 Every refusal, the server's or the client's own, is a :class:`ClientError` with the platform's error shape:
-a stable ``code`` and a message in English and Chinese. The API token is sent only to the configured server:
-redirects are not followed (a redirect could carry the ``Authorization`` header to another host), and a
-pagination link that names another host is rewritten onto the configured one.
+a stable ``code`` and a message in English and Chinese. A failure of the network or of the server itself is
+``transient``: the same request may work a moment later. Those whose outcome is unknown (the request may have
+reached the server: ``connection_lost``, ``response_cut_off``, ``timeout``) are safe to repeat only where the server
+makes a repeat harmless, as the bid submission's idempotency key does; ``submit`` retries them itself.
+
+The API token is sent only to the configured server: redirects are not followed (a redirect could carry the
+``Authorization`` header to another host), and a pagination link that names another host is rewritten onto the
+configured one.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import secrets
+import socket
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -30,19 +37,24 @@ _LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 class ClientError(Exception):
     """A refusal in the platform's shape: ``code``, ``detail`` (English), ``detail_zh`` (Chinese)."""
 
-    def __init__(self, code: str, detail: str, detail_zh: str, *, fields: Any = None) -> None:
+    def __init__(self, code: str, detail: str, detail_zh: str, *, fields: Any = None, transient: bool = False) -> None:
         super().__init__(detail)
         self.code = code
         self.detail = detail
         self.detail_zh = detail_zh
         self.fields = fields
+        self.transient = transient
+
+
+# A proxy with no server behind it (502, 504) or a server that says so itself (503): try again later.
+_TRANSIENT_STATUSES = {502, 503, 504}
 
 
 class ApiError(ClientError):
     """The API refused the request; ``status`` is the HTTP status."""
 
     def __init__(self, status: int, code: str, detail: str, detail_zh: str, *, fields: Any = None) -> None:
-        super().__init__(code, detail, detail_zh, fields=fields)
+        super().__init__(code, detail, detail_zh, fields=fields, transient=status in _TRANSIENT_STATUSES)
         self.status = status
 
 
@@ -204,10 +216,10 @@ class Api:
             request.add_unredirected_header("Authorization", f"Token {self.token}")
         try:
             with self._opener.open(request, timeout=self.timeout) as response:
-                return int(response.status), bytes(response.read())
+                return int(response.status), self._read(response, url)
         except urllib.error.HTTPError as exc:
             with exc:
-                content = exc.read()
+                content = self._read(exc, url)
             if 300 <= exc.code < 400:
                 location = exc.headers.get("Location", "")
                 raise ClientError(
@@ -217,23 +229,57 @@ class Api:
                 ) from None
             raise _error_from_body(exc.code, str(exc.reason or ""), content) from None
         except urllib.error.URLError as exc:
+            # Raised while connecting or sending: the reason says whether the request may have arrived.
+            raise self._network_error(exc.reason, url) from None
+        except (http.client.HTTPException, OSError) as exc:
+            # Raised while waiting for the answer's first line (RemoteDisconnected, BadStatusLine, a timeout).
+            raise self._network_error(exc, url) from None
+
+    def _read(self, response: Any, url: str) -> bytes:
+        try:
+            return bytes(response.read())
+        except http.client.IncompleteRead as exc:
+            expected = f" of {len(exc.partial) + exc.expected}" if exc.expected is not None else ""
             raise ClientError(
-                "connection_failed",
-                f"Cannot reach {self.base}: {exc.reason}.",
-                f"无法连接服务器 {self.base}：{exc.reason}。",
+                "response_cut_off",
+                f"The answer to {url} was cut off after {len(exc.partial)}{expected} bytes: the server may have "
+                "done what was asked.",
+                f"服务器对 {url} 的响应在 {len(exc.partial)} 字节处中断：服务器可能已经执行了该请求。",
+                transient=True,
             ) from None
-        except TimeoutError:
-            raise ClientError(
+        except (http.client.HTTPException, OSError) as exc:
+            raise self._network_error(exc, url) from None
+
+    def _network_error(self, reason: object, url: str) -> ClientError:
+        """What went wrong on the way, and whether the server may have acted: never a traceback."""
+        if isinstance(reason, ConnectionRefusedError | socket.gaierror | str):
+            return ClientError(
+                "connection_failed",
+                f"Cannot reach {self.base}: {reason}. Nothing was sent.",
+                f"无法连接服务器 {self.base}：{reason}。请求未发出。",
+                transient=True,
+            )
+        if isinstance(reason, TimeoutError):
+            return ClientError(
                 "timeout",
-                f"{self.base} did not answer within {self.timeout:g} seconds.",
-                f"服务器 {self.base} 在 {self.timeout:g} 秒内没有响应。",
-            ) from None
-        except (ConnectionError, OSError) as exc:
-            raise ClientError(
-                "connection_failed",
-                f"The connection to {self.base} failed: {exc}.",
-                f"与服务器 {self.base} 的连接中断：{exc}。",
-            ) from None
+                f"{self.base} did not answer within {self.timeout:g} seconds: the server may have done what was asked.",
+                f"服务器 {self.base} 在 {self.timeout:g} 秒内没有响应：服务器可能已经执行了该请求。",
+                transient=True,
+            )
+        if isinstance(reason, http.client.HTTPException | ConnectionError):
+            return ClientError(
+                "connection_lost",
+                f"The connection to {self.base} was closed or reset before the answer to {url} arrived "
+                f"({type(reason).__name__}): the server may have done what was asked.",
+                f"与服务器 {self.base} 的连接在收到响应前被关闭或重置：服务器可能已经执行了该请求。",
+                transient=True,
+            )
+        return ClientError(
+            "connection_failed",
+            f"The connection to {self.base} failed: {reason}.",
+            f"与服务器 {self.base} 的连接失败：{reason}。",
+            transient=True,
+        )
 
     @staticmethod
     def _json(status: int, content: bytes) -> Any:

@@ -4,7 +4,8 @@ It makes the agency's key and certificate request, builds a bid from a bid form 
 seals it, submits and withdraws it, and verifies the signed receipt, against the platform's API. The private key
 stays in a local file and in this process's memory: nothing derived from it but public keys, CSRs and signatures
 is ever sent. Every command is also callable in-process as ``main([...])``, which returns the exit status:
-0 done, 1 refused (the reason printed as ``code: detail / detail_zh``), 2 wrong usage.
+0 done, 1 refused (the reason printed as ``code: detail / detail_zh``), 2 wrong usage, 3 the network or the server
+failed (connection lost or refused, answer cut off, timeout, 502/503/504): try again.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import base64
 import getpass
 import os
 import sys
+import time
 import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -533,6 +535,43 @@ def _receipt_summary(receipt: Mapping[str, Any]) -> str:
     )
 
 
+RETRY_WAIT_MAX = 60.0
+
+
+def _with_retries(
+    args: argparse.Namespace, idempotency_key: str, send: Callable[[], tuple[int, Any]]
+) -> tuple[int, Any]:
+    """Send the upload; on a transient failure send it again, as it was, with the same idempotency key: if the
+    server did receive an earlier attempt it answers with that attempt's receipt, never a second bid."""
+    attempts, wait = 1 + max(0, int(args.retries)), max(0.0, float(args.retry_wait))
+    for attempt in range(1, attempts + 1):
+        try:
+            return send()
+        except ClientError as exc:
+            if not exc.transient:
+                raise
+            if attempt == attempts:
+                raise ClientError(
+                    exc.code,
+                    f"{exc.detail} Gave up after {attempts} attempt(s). The bid may or may not have been received: "
+                    "run the same command again when the server answers; with the same idempotency key "
+                    f"({idempotency_key}) the server returns the first receipt instead of taking a second bid.",
+                    f"{exc.detail_zh}已尝试 {attempts} 次仍失败。投标文件可能已送达，也可能未送达："
+                    "请在服务器恢复后重新运行同一命令；"
+                    f"使用同一幂等键（{idempotency_key}）时服务器只会返回首次回执，不会重复受理。",
+                    transient=True,
+                ) from None
+            print(f"{exc.code}: {exc.detail} / {exc.detail_zh}", file=sys.stderr)
+            print(
+                f"retrying in {wait:g} s with the same idempotency key (attempt {attempt + 1} of {attempts}) / "
+                f"{wait:g} 秒后使用同一幂等键重试（第 {attempt + 1} 次，共 {attempts} 次）",
+                file=sys.stderr,
+            )
+            time.sleep(wait)
+            wait = min(wait * 2, RETRY_WAIT_MAX)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def cmd_submit(args: argparse.Namespace) -> int:
     if bool(args.key) != bool(args.certificate):
         raise _refusal(
@@ -563,10 +602,14 @@ def cmd_submit(args: argparse.Namespace) -> int:
     fields = {"certificate": serial, "signature": signature, "idempotency_key": idempotency_key}
     if layer_public:
         fields["layer_public"] = layer_public
-    status, answer = api.post_multipart(
-        f"/api/tenders/{tender.tender_id}/bids/",
-        fields,
-        [Upload(field="file", path=str(args.bid), filename=Path(args.bid).name)],
+    status, answer = _with_retries(
+        args,
+        idempotency_key,
+        lambda: api.post_multipart(
+            f"/api/tenders/{tender.tender_id}/bids/",
+            fields,
+            [Upload(field="file", path=str(args.bid), filename=Path(args.bid).name)],
+        ),
     )
     if not isinstance(answer, dict):
         raise _refusal("response_invalid", "The server returned no receipt.", "服务器没有返回回执。")
@@ -876,6 +919,15 @@ def parser() -> argparse.ArgumentParser:
     submit.add_argument("--signature", help="the submission signature made by build (default: BID.sig)")
     submit.add_argument("--idempotency-key", help="repeat-safe key (default: the bid's SHA-256)")
     submit.add_argument("--receipt-out", help="where to save the receipt (default: BID.receipt.json)")
+    submit.add_argument(
+        "--retries",
+        type=int,
+        default=3,
+        help="send again this many times when the connection fails or the answer is cut off (default 3)",
+    )
+    submit.add_argument(
+        "--retry-wait", type=float, default=2.0, help="seconds before the first retry, doubling each time (default 2)"
+    )
     submit.add_argument("--ca", help="check the receipt with this CA certificate instead of the server's")
 
     withdraw = command("withdraw", cmd_withdraw, "withdraw a submitted bid before the deadline, signed with your key")
@@ -915,7 +967,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; returns the exit status (0 done, 1 refused, 2 wrong usage)."""
+    """Run one command; returns the exit status (0 done, 1 refused, 2 wrong usage, 3 network or server failure)."""
     try:
         args = parser().parse_args(list(sys.argv[1:] if argv is None else argv))
     except SystemExit as exit_:  # --help, or a usage error (already printed by argparse)
@@ -928,7 +980,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         fields = getattr(exc, "fields", None)
         if fields:
             print(f"  fields: {fields}", file=sys.stderr)
-        return 1
+        return 3 if getattr(exc, "transient", False) else 1
     except OSError as exc:
         name = exc.filename or ""
         print(f"file_error: {name} {exc.strerror} / 文件错误：{name} {exc.strerror}", file=sys.stderr)

@@ -32,3 +32,19 @@ def run(capsys):
         return code, out, err
 
     return call
+
+
+@pytest.fixture
+def agency(world, live_server, run, tmp_path):
+    """An agency's machine with its key and certificate, talking to the live server (tests/bidding/test_client.py)."""
+    from tests.bidding.test_client import Agency
+
+    return Agency(run, live_server.url, world.agency, tmp_path / "agency").setup()
+
+
+@pytest.fixture
+def tender(world):
+    """A published tender open for bids."""
+    from market.choices import TenderStatus
+
+    return world.in_state(TenderStatus.PUBLISHED)

@@ -82,16 +82,6 @@ def holder_share_argv(live_server, tmp_path, member, tender) -> list[object]:
     return ["share", "--server", live_server.url, "--token", token, "--tender", tender.pk, "--key", path]
 
 
-@pytest.fixture
-def agency(world, live_server, run, tmp_path):
-    return Agency(run, live_server.url, world.agency, tmp_path / "agency").setup()
-
-
-@pytest.fixture
-def tender(world):
-    return world.in_state(TenderStatus.PUBLISHED)
-
-
 def _opening_key(tender) -> bytes:
     """What the opening will do: two holders unwrap their shares and the key is rebuilt in memory."""
     key = OpeningKey.objects.get(tender=tender)
