@@ -52,6 +52,7 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 	DJANGO_DEBUG=1 $(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports --no-cache
+	$(VENV)/bin/bandit -c pyproject.toml -r . -q
 	mkdir -p var && DJANGO_DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
 	mkdir -p var && DJANGO_DEBUG=1 $(PY) manage.py spectacular --validate --fail-on-warn --file var/openapi.check.yaml && diff -u docs/openapi.yaml var/openapi.check.yaml || (echo 'docs/openapi.yaml is stale: run make schema' && false)
 
