@@ -264,6 +264,14 @@ SPECTACULAR_SETTINGS = {
     "公共资源交易与网上中介超市。Errors are {code, detail, detail_zh}.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Read-only fields (ids, states) only in responses, write-only ones only in requests: a client sees
+    # what it must send apart from what it gets back.
+    "COMPONENT_SPLIT_REQUEST": True,
+    # The default hook (enums) and then every operation's error responses, {code, detail, detail_zh}.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.openapi.error_responses",
+    ],
     # Served from this site, not a CDN: trading centres often run on closed networks.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
