@@ -41,6 +41,8 @@ DESCRIPTIONS = {
 THROTTLED = {("/api/auth/token/", "post"), ("/api/agencies/register/", "post")}
 # Operations that use the platform CA (agencies/ca.py answers 503 when it is missing).
 CA_PATH_PARTS = ("/ca/", "certificates", "/bids/", "/opening/")
+# Reads that depend on the tender's state: a key holder's share exists only during the opening.
+READ_CONFLICTS = {("/api/tenders/{id}/opening/share/", "get")}
 WRITES = {"post", "put", "patch", "delete"}
 METHODS = WRITES | {"get"}
 
@@ -58,8 +60,9 @@ def _statuses(path: str, method: str, operation: dict[str, Any]) -> list[str]:
         statuses += ["401", "403"]
     if any(p.get("in") == "path" for p in parameters) or authenticates:
         statuses.append("404")
-    if method in WRITES:
+    if method in WRITES or (path, method) in READ_CONFLICTS:
         statuses.append("409")
+    if method in WRITES:
         if body:
             statuses.append("415")
         if body and any(not media.endswith("json") for media in body.get("content", {})):
