@@ -77,3 +77,14 @@ def test_schema_documents_the_error_shape_on_every_operation():
             assert refusals, f"{method.upper()} {path} documents no refusal"
     token = schema["paths"]["/api/auth/token/"]["post"]["responses"]
     assert {"400", "429"} <= set(token)
+
+
+def test_notice_filter_by_tender_refuses_what_is_not_an_id(world, api):
+    tender = world.draft()
+    assert api.get(f"/api/notices/?tender={tender.pk}").status_code == 200
+    # A decimal beyond 64 bits used to reach the database and fail there (500).
+    for bad in ("-2.508371596213361e+22", "99999999999999999999", "1.5", "0", "x"):
+        response = api.get("/api/notices/", {"tender": bad})
+        assert response.status_code == 400, (bad, response.status_code)
+        assert response.json()["code"] == "invalid"
+        assert_matches(response.json(), "/api/notices/", "get", 400)
