@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint install serve serve-prod migrate clean schema
+.PHONY: demo test lint install serve serve-prod migrate clean schema fuzz
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -52,8 +52,16 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 	DJANGO_DEBUG=1 $(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports --no-cache
+	$(VENV)/bin/bandit -c pyproject.toml -r . -q
 	mkdir -p var && DJANGO_DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
 	mkdir -p var && DJANGO_DEBUG=1 $(PY) manage.py spectacular --validate --fail-on-warn --file var/openapi.check.yaml && diff -u docs/openapi.yaml var/openapi.check.yaml || (echo 'docs/openapi.yaml is stale: run make schema' && false)
+
+# Hostile input: schemathesis against docs/openapi.yaml on a live server with the demo data, once per role
+# (anonymous, purchaser, agency, operator, supervisor); fixed seed, bounded examples (docs/architecture.md).
+# FUZZ_SEED and FUZZ_EXAMPLES change them.
+fuzz: install
+	mkdir -p var
+	$(PY) tests/fuzz/run.py
 
 # Regenerate the committed OpenAPI schema; `make lint` fails when it is stale.
 schema: install

@@ -1,10 +1,11 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from accounts.views import throttled_login
 from agencies import views as agency_views
+from core.api import api_not_found
 from core.faults import server_error
 from core.health import healthz
 from market import views as market_views
@@ -30,6 +31,9 @@ urlpatterns = [
     # The split view serves its start-up script as a file, so the Content-Security-Policy needs no inline script.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("healthz", healthz, name="healthz"),
+    # Last: an /api/ address nothing above matches answers the API's JSON 404. Only addresses ending in a
+    # slash, so CommonMiddleware still redirects /api/tenders to /api/tenders/.
+    re_path(r"^api/(?:.*/)?$", api_not_found, name="api-not-found"),
 ]
 
 # A database outage is a 503 (JSON on the API), anything else unexpected a 500 (JSON on the API): core.faults.

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers
 from rest_framework.request import Request
@@ -11,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.audit import audit_verify, chained_entries
+from core.errors import NotFound
 from core.models import AuditEntry
 from core.pagination import NewestFirstCursorPagination
 from core.permissions import Action, HasAction
@@ -67,3 +70,9 @@ class AuditVerify(APIView):
     def get(self, request: Request) -> Response:
         result = audit_verify()
         return Response(AuditVerifyOutput(result).data)
+
+
+@csrf_exempt  # it changes nothing; a POST to an unknown address is a 404, not a CSRF refusal
+def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+    """Any /api/ address no route matches: the API's JSON 404 rather than the site's HTML page."""
+    return JsonResponse(NotFound().as_dict(), status=404, json_dumps_params={"ensure_ascii": False})

@@ -8,7 +8,7 @@ from __future__ import annotations
 import django_filters
 from django.db.models import QuerySet
 
-from core.filtering import ChoiceList, CommaList, FilterSet
+from core.filtering import ChoiceList, CommaList, FilterSet, IdFilter
 from market.access import owned_tenders_q
 from market.choices import Category, Method, NoticeKind, TenderStatus
 from market.models import Notice, Tender
@@ -41,7 +41,7 @@ class NoticeFilterSet(FilterSet):
     kind = ChoiceList(
         field_name="kind", lookup_expr="in", choices=NoticeKind.choices, help_text="any of, comma-separated"
     )
-    tender = django_filters.NumberFilter(field_name="tender_id")
+    tender = IdFilter(field_name="tender_id", help_text="the tender's id")
 
     class Meta:
         model = Notice

@@ -209,7 +209,7 @@ class QualificationOutput(serializers.ModelSerializer[Qualification]):
 
 
 class DecisionOutput(serializers.ModelSerializer[AdmissionDecision]):
-    decided_by = serializers.CharField(source="decided_by.username", default=None)
+    decided_by = serializers.CharField(source="decided_by.username", default=None, allow_null=True)
 
     class Meta:
         model = AdmissionDecision
@@ -219,7 +219,7 @@ class DecisionOutput(serializers.ModelSerializer[AdmissionDecision]):
 class CertificateOutput(serializers.ModelSerializer[Certificate]):
     organisation = serializers.CharField(source="organisation.name")
     uscc = serializers.CharField(source="organisation.uscc")
-    holder = serializers.CharField(source="holder.username", default=None)
+    holder = serializers.CharField(source="holder.username", default=None, allow_null=True)
     status = serializers.SerializerMethodField()
 
     class Meta:
@@ -282,7 +282,7 @@ class CreditEventOutput(serializers.ModelSerializer[CreditEvent]):
     agency_name = serializers.CharField(source="agency.organisation.name")
     kind = serializers.CharField(source="kind.code")
     kind_name = serializers.CharField(source="kind.name_zh")
-    recorded_by = serializers.CharField(source="recorded_by.username", default=None)
+    recorded_by = serializers.CharField(source="recorded_by.username", default=None, allow_null=True)
     counts_now = serializers.SerializerMethodField()
 
     class Meta:
@@ -364,8 +364,8 @@ class ListEntryOutput(PublicListEntryOutput):
 
     agency = serializers.IntegerField(source="agency_id")
     agency_name = serializers.CharField(source="agency.organisation.name")
-    proposed_by = serializers.CharField(source="proposed_by.username", default=None)
-    decided_by = serializers.CharField(source="decided_by.username", default=None)
+    proposed_by = serializers.CharField(source="proposed_by.username", default=None, allow_null=True)
+    decided_by = serializers.CharField(source="decided_by.username", default=None, allow_null=True)
 
     class Meta(PublicListEntryOutput.Meta):
         fields = (

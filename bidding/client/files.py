@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from agencies import pki
 from bidding.client.api import ClientError
 
-KEY_PASSWORD_VARIABLE = "AGORA_KEY_PASSWORD"  # noqa: S105 - the variable's name, not a password
+KEY_PASSWORD_VARIABLE = "AGORA_KEY_PASSWORD"  # noqa: S105  # nosec B105  # the variable's name, not a password
 KINDS = {"ed25519": pki.KEY_ED25519, "p256": pki.KEY_P256}
 
 

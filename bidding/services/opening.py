@@ -418,7 +418,7 @@ def _record_results(rows: list[dict[str, Any]], now: datetime) -> None:
     ]
     with connection.cursor() as cursor:
         cursor.executemany(
-            f"UPDATE {table} SET status = %s, opened_at = %s, withdrawn_at = %s, signature_status = %s, "  # noqa: S608 - no user input
+            f"UPDATE {table} SET status = %s, opened_at = %s, withdrawn_at = %s, signature_status = %s, "  # noqa: S608  # nosec B608  # no user input: a model's table
             "result_reason = %s, price = %s, duration_days = %s WHERE id = %s",
             params,
         )

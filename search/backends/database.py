@@ -209,8 +209,8 @@ class _Listing:
         if self.match is not None:
             # The match runs once and stops with the cap.
             source = self._from_match()
-            return f"SELECT {select} FROM {source} WHERE {where} LIMIT {self.cap + 1}", [self.match, *self.params]  # noqa: S608
-        return f"SELECT {select} FROM {ENTRY} e WHERE {where} LIMIT {self.cap + 1}", self.params  # noqa: S608
+            return f"SELECT {select} FROM {source} WHERE {where} LIMIT {self.cap + 1}", [self.match, *self.params]  # noqa: S608  # nosec B608  # names from code, values as %s
+        return f"SELECT {select} FROM {ENTRY} e WHERE {where} LIMIT {self.cap + 1}", self.params  # noqa: S608  # nosec B608  # names from code, values as %s
 
     def page(
         self, order: list[tuple[str, bool]], after: list[Any] | None, size: int, walk: bool
@@ -226,16 +226,16 @@ class _Listing:
         ordering = ", ".join(f"e.{c} {'DESC' if desc else 'ASC'}" for c, desc in order)
         limit = f"ORDER BY {ordering} LIMIT {size}"
         if not self.sqlite:
-            return f"SELECT {select} FROM {ENTRY} e WHERE {' AND '.join(where)} {limit}", params  # noqa: S608
+            return f"SELECT {select} FROM {ENTRY} e WHERE {' AND '.join(where)} {limit}", params  # noqa: S608  # nosec B608  # names from code, values as %s
         index = f"INDEXED BY search_entry_{order[0][0]}" if walk and order[0][0] != "object_id" else ""
         if self.match is not None and walk:
             # Walk the sort's index; the match is made once and probed per row.
-            where.append(f"e.id IN (SELECT rowid FROM {fulltext.table(self.dt.name)}(%s))")  # noqa: S608
+            where.append(f"e.id IN (SELECT rowid FROM {fulltext.table(self.dt.name)}(%s))")  # noqa: S608  # nosec B608  # names from code, values as %s
             params.append(self.match)
         elif self.match is not None:
             source = self._from_match()
-            return f"SELECT {select} FROM {source} WHERE {' AND '.join(where)} {limit}", [self.match, *params]  # noqa: S608
-        return f"SELECT {select} FROM {ENTRY} e {index} WHERE {' AND '.join(where)} {limit}", params  # noqa: S608
+            return f"SELECT {select} FROM {source} WHERE {' AND '.join(where)} {limit}", [self.match, *params]  # noqa: S608  # nosec B608  # names from code, values as %s
+        return f"SELECT {select} FROM {ENTRY} e {index} WHERE {' AND '.join(where)} {limit}", params  # noqa: S608  # nosec B608  # names from code, values as %s
 
 
 def _after(order: list[tuple[str, bool]], values: list[Any]) -> tuple[str, list[Any]]:
@@ -391,7 +391,7 @@ class DatabaseBackend:
             return {}
         marks = ", ".join(["%s"] * len(entry_ids))
         with self.connection.cursor() as cursor:
-            cursor.execute(f"SELECT entry_id, document FROM {DOCUMENT} WHERE entry_id IN ({marks})", entry_ids)  # noqa: S608
+            cursor.execute(f"SELECT entry_id, document FROM {DOCUMENT} WHERE entry_id IN ({marks})", entry_ids)  # noqa: S608  # nosec B608  # names from code, values as %s
             rows = cursor.fetchall()
         return {pk: doc if isinstance(doc, dict) else json.loads(doc) for pk, doc in rows}
 
@@ -406,15 +406,15 @@ class DatabaseBackend:
         combos: Counter[str] = Counter()
         with self.connection.cursor() as cursor:
             if not names:
-                cursor.execute(f"SELECT COUNT(*) FROM ({inner}) capped", params)  # noqa: S608
+                cursor.execute(f"SELECT COUNT(*) FROM ({inner}) capped", params)  # noqa: S608  # nosec B608  # names from code, values as %s
                 total = int(cursor.fetchone()[0])
             elif listing.sqlite:
                 # One row: the count and every match's facets joined. SQLite groups far slower than this.
-                cursor.execute(f"SELECT COUNT(*), group_concat(capped.c0, '{ROW_SEP}') FROM ({inner}) capped", params)  # noqa: S608
+                cursor.execute(f"SELECT COUNT(*), group_concat(capped.c0, '{ROW_SEP}') FROM ({inner}) capped", params)  # noqa: S608  # nosec B608  # names from code, values as %s
                 total, joined = cursor.fetchone()
                 combos.update(joined.split(ROW_SEP) if joined is not None else ())
             else:
-                cursor.execute(f"SELECT capped.c0, COUNT(*) FROM ({inner}) capped GROUP BY capped.c0", params)  # noqa: S608
+                cursor.execute(f"SELECT capped.c0, COUNT(*) FROM ({inner}) capped GROUP BY capped.c0", params)  # noqa: S608  # nosec B608  # names from code, values as %s
                 combos.update({combo: int(n) for combo, n in cursor.fetchall()})
                 total = sum(combos.values())
         counts: list[Counter[str]] = [Counter() for _ in names]

@@ -81,9 +81,9 @@ def write(connection: BaseDatabaseWrapper, doc_type: str, rows: list[tuple[int, 
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
             name = table(doc_type)
-            cursor.executemany(f"DELETE FROM {name} WHERE rowid = %s", [(row[0],) for row in rows])  # noqa: S608
+            cursor.executemany(f"DELETE FROM {name} WHERE rowid = %s", [(row[0],) for row in rows])  # noqa: S608  # nosec B608  # names from code, values as %s
             cursor.executemany(
-                f"INSERT INTO {name}(rowid, tokens, keys) VALUES (%s, %s, %s)",  # noqa: S608 - a checked name
+                f"INSERT INTO {name}(rowid, tokens, keys) VALUES (%s, %s, %s)",  # noqa: S608  # nosec B608  # a checked name, values as %s
                 [(entry_id, " ".join(toks), " ".join(keys)) for entry_id, toks, keys in rows],
             )
         elif connection.vendor == "postgresql":
@@ -112,7 +112,7 @@ def _create_sqlite(connection: BaseDatabaseWrapper, doc_type: str) -> None:
         cursor.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS {name} USING fts5(tokens, keys, columnsize=0)")
         # A checked name (table() refuses anything but [a-z0-9_]).
         trigger = (
-            f"CREATE TRIGGER IF NOT EXISTS {name}_ad AFTER DELETE ON search_searchentry "  # noqa: S608
+            f"CREATE TRIGGER IF NOT EXISTS {name}_ad AFTER DELETE ON search_searchentry "  # noqa: S608  # nosec B608  # names from code, values as %s
             f"WHEN old.doc_type = '{doc_type}' BEGIN DELETE FROM {name} WHERE rowid = old.id; END"
         )
         cursor.execute(trigger)

@@ -15,7 +15,7 @@ from django.core.management.base import CommandError
 from accounts.services import OrganisationInput
 from core.errors import ApplicationError
 
-PASSWORD_ENV = "AGORA_NEW_USER_PASSWORD"  # noqa: S105 - the variable's name, not a password
+PASSWORD_ENV = "AGORA_NEW_USER_PASSWORD"  # noqa: S105  # nosec B105  # the variable's name, not a password
 
 
 def add_organisation_arguments(parser: ArgumentParser) -> None:

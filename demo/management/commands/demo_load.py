@@ -132,7 +132,7 @@ PROFILE = "demo"
 # make its own profile in the admin.
 BIDDER_LOCK_PROFILE = "demo-bidder-lock"
 DEMO_SERVER = "http://127.0.0.1:8000"  # where `make demo` serves the site
-DEFAULT_PASSWORD = "agora-demo-2026"  # noqa: S105 - a published demo password, printed by the command
+DEFAULT_PASSWORD = "agora-demo-2026"  # noqa: S105  # nosec B105  # a published demo password, printed by the command
 
 K, M = OrganisationKind, Method
 
