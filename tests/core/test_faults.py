@@ -11,6 +11,7 @@ import pytest
 from django.db import OperationalError, connection
 from django.test import Client
 
+from tests.api.openapi_check import assert_matches
 from tests.conftest import client_for
 from tests.market.helpers import world_state
 from tests.market.test_api import _create_payload
@@ -47,6 +48,8 @@ def test_the_api_answers_json_503_and_recovers(world):
             body = down.json()
             assert body["code"] == "service_unavailable" and body["detail"] and "数据库" in body["detail_zh"]
             assert int(down["Retry-After"]) > 0
+        # As docs/openapi.yaml documents it for every operation, so a client can rely on it.
+        assert_matches(down.json(), "/api/tenders/{id}/", "get", 503)
         login = api.post("/api/auth/token/", {"username": "x", "password": "y"}, content_type="application/json")
         assert (login.status_code, login.json()["code"]) == (503, "service_unavailable")
     back = api.get(f"/api/tenders/{tender.pk}/")
