@@ -46,15 +46,18 @@ class ClientError(Exception):
         self.transient = transient
 
 
-# A proxy with no server behind it (502, 504) or a server that says so itself (503): try again later.
-_TRANSIENT_STATUSES = {502, 503, 504}
+# A proxy with no server behind it (502, 504), or a 503 that is an outage rather than a setting (the platform's
+# ``service_unavailable``, or a proxy's page): try again later. A 503 ``ca_not_configured`` will not pass by itself.
+_TRANSIENT_STATUSES = {502, 504}
+_TRANSIENT_503 = {"service_unavailable", "http_503"}
 
 
 class ApiError(ClientError):
     """The API refused the request; ``status`` is the HTTP status."""
 
     def __init__(self, status: int, code: str, detail: str, detail_zh: str, *, fields: Any = None) -> None:
-        super().__init__(code, detail, detail_zh, fields=fields, transient=status in _TRANSIENT_STATUSES)
+        transient = status in _TRANSIENT_STATUSES or (status == 503 and code in _TRANSIENT_503)
+        super().__init__(code, detail, detail_zh, fields=fields, transient=transient)
         self.status = status
 
 

@@ -3,18 +3,29 @@ use it to meet cut-off answers and reset connections for real, over sockets."""
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from core.faults import UNAVAILABLE
+
 # What the proxy does to one request it is told to break:
 #   "drop"    closes the connection without passing the request on (the server never sees it);
 #   "lost"    passes it on, lets the server answer, and closes without a byte of the answer;
 #   "cut"     passes it on and sends only the first part of the answer (headers and a little of the body);
-#   "garbage" passes it on and answers with a line that is not HTTP.
-BEHAVIOURS = ("drop", "lost", "cut", "garbage")
+#   "garbage" passes it on and answers with a line that is not HTTP;
+#   "outage"  answers for the server as it does while its database is down (503 service_unavailable), without
+#             passing the request on.
+BEHAVIOURS = ("drop", "lost", "cut", "garbage", "outage")
+_OUTAGE_BODY = json.dumps(UNAVAILABLE).encode()  # what core.faults answers
+OUTAGE = (
+    b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 30\r\nConnection: close\r\n"
+    + f"Content-Length: {len(_OUTAGE_BODY)}\r\n\r\n".encode()
+    + _OUTAGE_BODY
+)
 
 
 def _read_request(conn: socket.socket) -> bytes:
@@ -66,6 +77,9 @@ def flaky_proxy(target_url: str, plan: list[str], *, match: bytes = b"POST ") ->
             first_line = request.split(b"\r\n", 1)[0]
             action = remaining.pop(0) if match in first_line and remaining else "pass"
             if action == "drop":
+                return
+            if action == "outage":
+                conn.sendall(OUTAGE)
                 return
             answer = _forward(request, upstream)
             if action == "lost":

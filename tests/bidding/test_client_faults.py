@@ -98,3 +98,19 @@ def test_an_unreachable_server_is_exit_3_and_nothing_is_sent(agency, tender, sea
     assert err.startswith(f"connection_failed: Cannot reach http://127.0.0.1:{port}: ") and "Nothing was sent" in err
     assert "请求未发出" in err and "Traceback" not in err
     assert not Bid.objects.filter(tender=tender).exists()
+
+
+@live
+def test_an_outage_answer_is_waited_out_and_a_missing_ca_is_not(agency, tender, sealed, live_server, settings):
+    """503 service_unavailable (the database is down: nothing was done) is retried; 503 ca_not_configured is a
+    setting that will not change by itself: reported once, exit 1."""
+    with flaky_proxy(live_server.url, ["outage"]) as proxy:
+        code, out, err = _submit_through(agency, proxy, tender, sealed)
+    assert code == 0, err
+    assert "service_unavailable: The service is briefly unavailable" in err and "attempt 2 of 4" in err
+    assert "received at" in out and "already" not in out  # the outage attempt never reached the server
+    assert Bid.objects.filter(tender=tender).count() == 1
+
+    settings.AGORA_CA_CERT_FILE = settings.AGORA_CA_KEY_FILE.parent / "missing.pem"
+    code, _, err = agency.submit(tender, sealed, "--retry-wait", "0")
+    assert code == 1 and err.startswith("ca_") and "retrying" not in err, err
