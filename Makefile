@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint install serve serve-prod migrate clean schema fuzz
+.PHONY: demo test lint install serve serve-prod migrate clean schema fuzz bench bench-quick
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -62,6 +62,16 @@ lint: install
 fuzz: install
 	mkdir -p var
 	$(PY) tests/fuzz/run.py
+
+# Every benchmark, one table (bench/run.py; how to read it: bench/README.md). Figures, never timed tests.
+# bench-quick: the same figures at smaller sizes, under 5 minutes. The rush needs PostgreSQL on 127.0.0.1:5432.
+bench: install
+	mkdir -p var
+	$(PY) bench/run.py
+
+bench-quick: install
+	mkdir -p var
+	$(PY) bench/run.py --quick
 
 # Regenerate the committed OpenAPI schema; `make lint` fails when it is stale.
 schema: install

@@ -32,3 +32,15 @@ def django_setup(tmp: Path, *, database_url: str | None, debug: bool, environmen
     from django.conf import settings
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def result_write(path: str | None, benchmark: str, rows: list[dict[str, object]], **params: object) -> None:
+    """For `make bench` (bench/run.py): the benchmark's headline figures as JSON, when ``--json PATH`` asks.
+
+    Each row: ``figure`` (what), ``value`` and ``unit``; ``ceiling`` and ``ceiling_name`` when a ceiling was measured
+    in the same run, ``ratio`` (as the goal states it), ``goal`` (text) and ``met`` (bool)."""
+    if not path:
+        return
+    import json
+
+    Path(path).write_text(json.dumps({"benchmark": benchmark, "rows": rows, "params": params}, indent=1))

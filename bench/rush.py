@@ -38,7 +38,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from opening import configure, make_bidder, make_staff, publish_tender  # noqa: E402 - bench/ is the script's own
+from benchenv import result_write  # noqa: E402 - bench/ is the script's own directory
+from opening import configure, make_bidder, make_staff, publish_tender  # noqa: E402
 
 GOAL_RATIO, GOAL_P99_MS = 0.5, 250.0
 
@@ -149,6 +150,7 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--workers", type=int, default=3, help="gunicorn sync workers (default 3)")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--json", help="also write the headline figures to this file (bench/run.py reads it)")
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="agora-rush-"))
@@ -273,6 +275,29 @@ def main() -> int:
         print(
             f"ratio rush/ceiling {ratio:.2f} (goal >= {GOAL_RATIO}); p99 {med('p99'):.0f} ms "
             f"(goal < {GOAL_P99_MS:.0f}): {'met' if met else 'not met'}"
+        )
+        result_write(
+            args.json,
+            "rush",
+            [
+                {
+                    "figure": f"deadline rush, {args.agencies} x {args.size // 1024} KiB, {args.concurrency} at once, "
+                    "HTTP, PostgreSQL",
+                    "p99_ms": med("p99"),
+                    "value": med("rate"),
+                    "unit": "bids/s",
+                    "ceiling": med("ceiling"),
+                    "ceiling_name": "durable writes/s",
+                    "ratio": ratio,
+                    "goal": f">= {GOAL_RATIO} of the ceiling, p99 < {GOAL_P99_MS:.0f} ms",
+                    "met": met,
+                }
+            ],
+            agencies=args.agencies,
+            size=args.size,
+            concurrency=args.concurrency,
+            workers=args.workers,
+            rounds=len(rows),
         )
         loads = sampler.samples or [os.getloadavg()[0]]
         print(f"load average while it ran: median {statistics.median(loads):.2f}, max {max(loads):.2f} "
