@@ -18,8 +18,6 @@ from __future__ import annotations
 import hashlib
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -42,7 +40,7 @@ from core.audit import audit_verify
 from market.choices import TenderStatus
 from market.models import Tender
 from procurement.services.timeline import run_due_steps
-from tests.deploy.probe import ROOT, production_env
+from tests.deploy.probe import gunicorn, production_env
 from tests.deploy.test_serve_prod import _free_port
 from tests.factories import SIGNING_CERTS, World, admitted_agency, api_token, bid_envelope
 
@@ -68,27 +66,6 @@ class Submitter:
     fire_at: float  # offset from the deadline, in seconds
     envelopes: list[tuple[bytes, str]] = field(default_factory=list)  # (envelope, submission signature)
     answers: list[tuple[str, Any, float]] = field(default_factory=list)  # (what, answer or error, when sent)
-
-
-def _server(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.conf.py", "config.wsgi"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    api = Api(f"http://127.0.0.1:{port}", timeout=5)
-    for _ in range(200):
-        try:
-            api.get_text("/healthz")
-            return server
-        except ClientError:
-            if server.poll() is not None:
-                raise AssertionError(server.stderr.read().decode() if server.stderr else "gunicorn exited") from None
-            time.sleep(0.1)
-    raise AssertionError("gunicorn did not answer within 20 s")
 
 
 def _database_url() -> str:
@@ -143,7 +120,7 @@ def test_two_hundred_agencies_at_the_deadline_over_http(tmp_path):
     )
     bid_files = tmp_path / "bids"
     bid_files.mkdir()
-    server = _server(env, port)
+    server = gunicorn(env, tmp_path / "gunicorn.log")
     try:
         ca = x509.load_pem_x509_certificate(Path(settings.AGORA_CA_CERT_FILE).read_bytes())
         deadline_mono = time.monotonic() + (deadline - timezone.now()).total_seconds()
@@ -159,7 +136,7 @@ def test_two_hundred_agencies_at_the_deadline_over_http(tmp_path):
         assert not any(t.is_alive() for t in threads), "a submitter did not finish"
     finally:
         os.killpg(server.pid, signal.SIGTERM)
-        server.communicate(timeout=60)
+        server.wait(timeout=60)
 
     _check_the_rush(submitters, tender, deadline, ca)
     _check_the_opening(world, tender, submitters)

@@ -85,3 +85,32 @@ def _main(requests: list[dict[str, Any]]) -> None:
 
 if __name__ == "__main__":
     _main(json.loads(sys.argv[1]))
+
+
+def gunicorn(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """The production server as bin/serve-prod starts it (without the clock), in its own process group, its output
+    in ``log`` (a file, not a pipe, which a chatty server could fill), once it answers ``/healthz``."""
+    import time
+    import urllib.request
+
+    with open(log, "wb") as sink:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.conf.py", "config.wsgi"],
+            cwd=ROOT,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    probe = urllib.request.Request(f"http://127.0.0.1:{env['PORT']}/healthz", headers={"X-Forwarded-Proto": "https"})
+    for _ in range(200):
+        if server.poll() is not None:
+            raise AssertionError(f"gunicorn exited: {log.read_text()[-2000:]}")
+        try:
+            with urllib.request.urlopen(probe, timeout=2) as answer:
+                if answer.status == 200:
+                    return server
+        except OSError:
+            time.sleep(0.15)
+    server.kill()
+    raise AssertionError(f"gunicorn did not answer /healthz within 30 s: {log.read_text()[-2000:]}")

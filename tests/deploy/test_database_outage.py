@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -21,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy.probe import ROOT, production_env
+from tests.deploy.probe import ROOT, gunicorn, production_env
 from tests.deploy.test_serve_prod import _free_port
 
 
@@ -114,21 +113,8 @@ def test_a_stopped_database_gives_503s_and_the_site_recovers_without_a_restart(c
         [sys.executable, "manage.py", "migrate", "--no-input", "-v0"], cwd=ROOT, env=env, capture_output=True
     )
     assert migrated.returncode == 0, migrated.stderr
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.conf.py", "config.wsgi"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    server = gunicorn(env, tmp_path / "gunicorn.log")
     try:
-        for _ in range(120):
-            try:
-                if _get(port, "/healthz")[0] == 200:
-                    break
-            except OSError:
-                time.sleep(0.25)
         # Up: every worker has opened its persistent connection.
         for _ in range(6):
             assert _get(port, "/api/tenders/")[0] == 200
@@ -159,4 +145,4 @@ def test_a_stopped_database_gives_503s_and_the_site_recovers_without_a_restart(c
             assert _get(port, "/")[0] == 200
     finally:
         os.killpg(server.pid, signal.SIGTERM)
-        server.communicate(timeout=60)
+        server.wait(timeout=60)
