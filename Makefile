@@ -24,7 +24,7 @@ migrate: install
 # data, then serve the site and run the clock together.
 demo: migrate
 	DJANGO_DEBUG=1 $(PY) manage.py ca_init --if-missing
-	DJANGO_DEBUG=1 $(PY) manage.py demo_load
+	DJANGO_DEBUG=1 AGORA_DEMO_SERVER=http://$(HOST):$(PORT) $(PY) manage.py demo_load
 	DJANGO_DEBUG=1 $(PY) manage.py search_reindex --if-empty
 	DJANGO_DEBUG=1 HOST=$(HOST) PORT=$(PORT) PY=$(PY) ./bin/serve
 

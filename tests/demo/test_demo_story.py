@@ -640,9 +640,8 @@ def test_the_summary_says_how_to_replay_an_opening(story: Story, key_dir: Path) 
     commands = replay_commands(output)
     for username in (holders[KeyHolderRole.PURCHASER], holders[KeyHolderRole.TRADING_CENTRE]):
         assert (key_dir / f"{username}.key.pem").is_file()
-        assert ["login", "--username", username, "--password", "agora-demo-2026", "--out", f"{username}.token"] in (
-            commands
-        )
+        login = ["login", "--server", "http://127.0.0.1:8000", "--username", username, "--password", "agora-demo-2026"]
+        assert [*login, "--out", f"{username}.token"] in commands
         share = ["share", "--server", "http://127.0.0.1:8000", "--token-file", f"{username}.token"]
         assert [*share, "--tender", str(tender.pk), "--key", f"{key_dir}/{username}.key.pem"] in commands
     assert f"manage.py opening_verify {tender.pk}" in output

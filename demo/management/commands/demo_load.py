@@ -131,7 +131,8 @@ PROFILE = "demo"
 # The demo's rules with the bidder's lock (market.choices.OpeningPolicy): made by the loader, as a jurisdiction would
 # make its own profile in the admin.
 BIDDER_LOCK_PROFILE = "demo-bidder-lock"
-DEMO_SERVER = "http://127.0.0.1:8000"  # where `make demo` serves the site
+# Where `make demo` serves the site (it passes HOST and PORT on as AGORA_DEMO_SERVER), for the printed commands.
+DEMO_SERVER = os.environ.get("AGORA_DEMO_SERVER", "http://127.0.0.1:8000")
 DEFAULT_PASSWORD = "agora-demo-2026"  # noqa: S105  # nosec B105  # a published demo password, printed by the command
 
 K, M = OrganisationKind, Method
@@ -1382,7 +1383,8 @@ class Command(BaseCommand):
         out("From the repository directory, with the site running, log the two key holders in now:")
         for username in holders:
             out(
-                f"  {python} -m bidding.client login --username {username} --password {password} --out {username}.token"
+                f"  {python} -m bidding.client login --server {DEMO_SERVER} --username {username} "
+                f"--password {password} --out {username}.token"
             )
         out(f"then, after {format_local(closes)} and before {format_local(ends)}, each submits its share:")
         for username in holders:
@@ -1415,8 +1417,8 @@ class Command(BaseCommand):
                 if layer_file.is_relative_to(settings.BASE_DIR):  # the commands run from the repository
                     layer_file = layer_file.relative_to(settings.BASE_DIR)
                 out(
-                    f"  {python} -m bidding.client login --username {username} --password {password} "
-                    f"--out {username}.token"
+                    f"  {python} -m bidding.client login --server {DEMO_SERVER} --username {username} "
+                    f"--password {password} --out {username}.token"
                 )
                 out(
                     f"  {python} -m bidding.client release --server {DEMO_SERVER} --token-file {username}.token "
