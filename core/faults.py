@@ -49,8 +49,9 @@ def _wants_json(request: HttpRequest) -> bool:
     return request.path.startswith("/api/")
 
 
-def unavailable(request: HttpRequest) -> HttpResponse:
-    """The 503 answer: JSON on the API, a plain page elsewhere. Touches no database."""
+def unavailable(request: HttpRequest, exc: BaseException) -> HttpResponse:
+    """The 503 answer: JSON on the API, a plain page elsewhere, the reason in the log. Touches no database."""
+    logger.error("database unavailable on %s %s: %s", request.method, request.path, exc)
     response: HttpResponse
     if _wants_json(request):
         response = JsonResponse(UNAVAILABLE, status=503, json_dumps_params={"ensure_ascii": False})
@@ -72,18 +73,14 @@ class ServiceUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if not is_outage(exception):
-            return None
-        logger.error("database unavailable on %s %s: %s", request.method, request.path, exception)
-        return unavailable(request)
+        return unavailable(request, exception) if is_outage(exception) else None
 
 
 def server_error(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
     """``handler500``: Django calls it inside the ``except`` block of the failure, whose exception it reads."""
     exc = sys.exc_info()[1]
-    if is_outage(exc):
-        logger.error("database unavailable on %s %s: %s", request.method, request.path, exc)
-        return unavailable(request)
+    if exc is not None and is_outage(exc):
+        return unavailable(request, exc)
     if _wants_json(request):
         return JsonResponse(SERVER_ERROR, status=500, json_dumps_params={"ensure_ascii": False})
     return HttpResponse(render_to_string("core/500.html", {"error": SERVER_ERROR}), status=500)

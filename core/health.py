@@ -10,6 +10,8 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from core.faults import UNAVAILABLE
+
 logger = logging.getLogger(__name__)
 
 
@@ -24,12 +26,5 @@ def healthz(request: HttpRequest) -> JsonResponse:
     except DatabaseError as exc:
         # The reason goes to the log for the operator, not to whoever probes.
         logger.warning("healthz: the database does not answer: %s", exc)
-        return JsonResponse(
-            {
-                "code": "service_unavailable",
-                "detail": "The database does not answer.",
-                "detail_zh": "数据库无响应。",
-            },
-            status=503,
-        )
+        return JsonResponse(UNAVAILABLE, status=503, json_dumps_params={"ensure_ascii": False})
     return JsonResponse({"status": "ok"})
