@@ -34,6 +34,15 @@ def django_setup(tmp: Path, *, database_url: str | None, debug: bool, environmen
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+def free_port() -> int:
+    """A free TCP port on the loopback, for a server the benchmark starts."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 def result_write(path: str | None, benchmark: str, rows: list[dict[str, object]], **params: object) -> None:
     """For `make bench` (bench/run.py): the benchmark's headline figures as JSON, when ``--json PATH`` asks.
 

@@ -21,7 +21,6 @@ import collections
 import os
 import secrets
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -35,15 +34,10 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import psycopg
+from benchenv import free_port  # bench/ is the script's own directory
 
 ROOT = Path(__file__).resolve().parent.parent
 PATHS = ["/api/tenders/", "/api/search/tenders/?q=" + quote("造价"), "/api/public/agencies/", "/api/notices/"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _admin_url(url: str) -> tuple[str, str]:
@@ -105,7 +99,7 @@ def main() -> int:
     admin, name = _admin_url(args.database_url)
     _ensure_database(admin, name)
     tmp = Path(tempfile.mkdtemp(prefix="agora-bench-conn-"))
-    port = _free_port()
+    port = free_port()
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(tmp),

@@ -38,18 +38,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchenv import result_write  # noqa: E402 - bench/ is the script's own directory
+from benchenv import free_port, result_write  # noqa: E402 - bench/ is the script's own directory
 from opening import configure, make_bidder, make_staff, publish_tender  # noqa: E402
 
 GOAL_RATIO, GOAL_P99_MS = 0.5, 250.0
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _fresh_database(url: str) -> tuple[str, str]:
@@ -160,7 +152,6 @@ def main() -> int:
         print(f"setup: {args.agencies} agencies on {name} (not timed)", flush=True)
         configure(tmp, database_url=args.database_url, debug=False)
         from django.conf import settings
-        from django.utils import timezone
 
         from accounts.tokens import token_create
         from bidding.client.steps import build_sealed_bid
@@ -173,7 +164,7 @@ def main() -> int:
         bidders = [make_bidder(staff.operator) for _ in range(args.agencies)]
         tokens = [token_create(user=b.member)[0] for b in bidders]
 
-        port = _free_port()
+        port = free_port()
         env = {
             **os.environ,
             "DJANGO_DEBUG": "0",
@@ -214,7 +205,7 @@ def main() -> int:
         rows = []
         for rnd in range(1, args.repeat + 1):
             tender = publish_tender(staff)
-            Tender.objects.filter(pk=tender.pk).update(bid_deadline=timezone.now() + timedelta(days=1))
+            Tender.objects.filter(pk=tender.pk).update(bid_deadline=clock.now() + timedelta(days=1))
             public = bytes.fromhex(OpeningKey.objects.get(tender=tender).public_key)
             folder = tmp / f"round-{rnd}"
             folder.mkdir()
